@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FAKE_GATEWAY_PORT ?= 9090
+# The PostgreSQL server the suite also runs on; Django creates and drops its own test_* database there.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/smsgate init --demo-gateway http://127.0.0.1:$(FAKE_GATEWAY_PORT)
+	$(BIN)/smsgate run --fake-gateway $(FAKE_GATEWAY_PORT)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: $(BIN)/.installed
+	SMSGATE_HOME=$(CURDIR)/var/test-sqlite $(BIN)/pytest -q
+
+test-postgres: $(BIN)/.installed
+	SMSGATE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,55 @@
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Gateway(models.Model):
+    """An HTTP SMS gateway as the administrator configured it (the classic "Config → SMS" page)."""
+
+    class Method(models.TextChoices):
+        POST = "POST"
+        GET = "GET"
+
+    class ContentType(models.TextChoices):
+        JSON = "json"
+        FORM = "form"
+        XML = "xml"
+
+    name = models.SlugField(unique=True, max_length=64)
+    enabled = models.BooleanField(default=True)
+    url = models.CharField(max_length=2000)
+    method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)
+    content_type = models.CharField(max_length=4, choices=ContentType.choices, default=ContentType.FORM)
+    payload = models.TextField(blank=True, default="")
+    headers = models.JSONField(default=list, blank=True)
+    secrets = models.JSONField(default=dict, blank=True)
+    success_response = models.CharField(max_length=500, blank=True, default="")
+    message_id_path = models.CharField(max_length=500, blank=True, default="")
+    failure_response = models.CharField(max_length=500, blank=True, default="")
+    days_to_expire = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
+    debug = models.BooleanField(default=False)
+    timeout = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    sender = models.CharField(max_length=32, blank=True, default="")
+    resend_on_timeout = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SiteSettings(models.Model):
+    """The global settings: one row, created on first use."""
+
+    sending_enabled = models.BooleanField(default=True)
+    default_region = models.CharField(max_length=2, default="US")
+
+    @classmethod
+    def load(cls) -> "SiteSettings":
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+    def __str__(self) -> str:
+        return "Global settings"

@@ -1,0 +1,127 @@
+"""Taking due messages off the queue, atomically, as leases that expire if their worker dies."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from smsgate.gateways.models import Gateway, SiteSettings
+from smsgate.outbox.models import Attempt, Message
+
+# The margin a lease gives beyond the gateway's timeout; heartbeats extend it while a request runs.
+LEASE_MARGIN = timedelta(seconds=60)
+
+
+def lease_length(gateways: list[Gateway]) -> timedelta:
+    return timedelta(seconds=max((g.timeout for g in gateways), default=10)) + LEASE_MARGIN
+
+
+def claim_due(worker: str, limit: int) -> list[Message]:
+    """Claim up to `limit` due messages for `worker` and open a pending attempt for each.
+
+    One transaction: the rows are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never wait on each
+    other; SQLite: the IMMEDIATE transaction holds the write lock), switched to `sending` with a lease, and
+    their attempts are written before any request goes out, so a crash leaves evidence.
+    """
+    if limit <= 0 or not SiteSettings.load().sending_enabled:
+        return []
+    gateways = {g.pk: g for g in Gateway.objects.filter(enabled=True)}
+    if not gateways:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        due = Q(status=Message.Status.QUEUED, next_attempt_at__lte=now, expires_at__gt=now)
+        abandoned = Q(status=Message.Status.SENDING, lease_until__lt=now)
+        ids = _lock_ids(due, "next_attempt_at", gateways, limit)
+        retaken = _lock_ids(abandoned, "lease_until", gateways, limit - len(ids))
+        ids += retaken
+        if not ids:
+            return []
+        Attempt.objects.filter(message_id__in=retaken, outcome=Attempt.Outcome.PENDING).update(
+            outcome=Attempt.Outcome.UNKNOWN,
+            reason="the worker stopped before recording the gateway's answer (lease expired); sent again",
+        )
+        messages = _take(ids, worker, gateways, now)
+    return messages
+
+
+def claim_message(worker: str, message_id: int) -> Message | None:
+    """Claim one queued message now, whatever the switches say: the operator's test send."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update().filter(pk=message_id, status=Message.Status.QUEUED).first()
+        )
+        if message is None:
+            return None
+        gateway = message.gateway
+        (message,) = _take([message.pk], worker, {gateway.pk: gateway}, now)
+    return message
+
+
+def _take(ids: list[int], worker: str, gateways: dict[int, Gateway], now) -> list[Message]:
+    """Switch locked rows to `sending` under a lease and open a pending attempt for each."""
+    lease = lease_length(list(gateways.values()))
+    Message.objects.filter(pk__in=ids).update(
+        status=Message.Status.SENDING, claimed_by=worker, lease_until=now + lease
+    )
+    messages = list(Message.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
+    attempts = Attempt.objects.bulk_create(
+        [
+            Attempt(message=m, gateway_name=gateways[m.gateway_id].name, worker=worker, started_at=now)
+            for m in messages
+        ]
+    )
+    for message, attempt in zip(messages, attempts, strict=True):
+        message.gateway = gateways[message.gateway_id]
+        message.attempt = attempt
+    return messages
+
+
+def _lock_ids(condition: Q, order: str, gateways: dict[int, Gateway], limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    rows = (
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(condition, gateway_id__in=list(gateways))
+        .order_by(order)
+        .values_list("pk", flat=True)[:limit]
+    )
+    return list(rows)
+
+
+def expiry_reason() -> Case:
+    """'expired after N attempts; last error: …' computed in the database, for bulk expiry."""
+    count = Cast(F("attempts_count"), CharField())
+    return Case(
+        When(
+            attempts_count=0,
+            then=Value("expired before any attempt (sending was off or the gateway disabled)"),
+        ),
+        When(attempts_count=1, then=Concat(Value("expired after 1 attempt; last error: "), F("last_error"))),
+        default=Concat(Value("expired after "), count, Value(" attempts; last error: "), F("last_error")),
+        output_field=CharField(),
+    )
+
+
+def expire_overdue() -> int:
+    """Mark messages past their expiry as `error`, whatever the gateway's state.
+
+    Abandoned claims (their worker died) past expiry are included: they will not be sent again.
+    """
+    now = timezone.now()
+    waiting = Q(status=Message.Status.QUEUED) | Q(status=Message.Status.SENDING, lease_until__lt=now)
+    with transaction.atomic():
+        return Message.objects.filter(waiting, expires_at__lte=now).update(
+            status=Message.Status.ERROR, last_error=expiry_reason(), finished_at=now
+        )
+
+
+def extend_leases(worker: str, length: timedelta) -> int:
+    """The worker's heartbeat on its in-flight messages, so a slow run is not mistaken for a dead worker."""
+    with transaction.atomic():
+        return Message.objects.filter(status=Message.Status.SENDING, claimed_by=worker).update(
+            lease_until=timezone.now() + length
+        )

@@ -1,0 +1,119 @@
+"""One HTTP request to a gateway for one message, and the verdict on its answer."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+from smsgate.gateways.render import RenderedRequest, RenderError, render_request
+from smsgate.gateways.verdict import Verdict, judge
+from smsgate.lib.mask import mask_secrets
+from smsgate.lib.phone import phone_digits, phone_national
+from smsgate.outbox.debuglog import log_exchange
+from smsgate.outbox.models import Message
+
+log = logging.getLogger("smsgate.worker")
+
+STORED_BODY_LIMIT = 4096
+READ_BODY_LIMIT = 1_000_000  # a gateway that streams forever must not fill our memory
+
+
+@dataclass
+class Result:
+    """What happened to one attempt. `request` and `body` are already masked: safe to store and show."""
+
+    message: Message
+    verdict: Verdict
+    request: RenderedRequest | None = None
+    status: int | None = None
+    body: str = ""
+    duration_ms: int = 0
+
+
+def message_context(message: Message) -> dict:
+    return {
+        "phone": message.phone,
+        "phone_digits": phone_digits(message.phone),
+        "phone_national": phone_national(message.phone),
+        "message": message.text,
+        "sender": message.sender,
+        "message_id": str(message.pk),
+        "encoding": message.encoding,
+        "segments": message.segments,
+    }
+
+
+async def deliver(session: aiohttp.ClientSession, message: Message) -> Result:
+    gateway = message.gateway
+    context = message_context(message)
+    try:
+        request = render_request(gateway, context)
+        shown = render_request(gateway, context, masked=True)
+    except RenderError as e:
+        return Result(message, Verdict("rejected", f"could not build the request: {e}"))
+    started = time.monotonic()
+    status, body, verdict = await _exchange(session, request, gateway)
+    result = Result(
+        message,
+        _masked_verdict(verdict, gateway.secrets),
+        shown,
+        status,
+        mask_secrets(body[:STORED_BODY_LIMIT], gateway.secrets),
+        round((time.monotonic() - started) * 1000),
+    )
+    log.info(
+        "gateway=%s message=%s duration_ms=%s outcome=%s",
+        gateway.name,
+        message.pk,
+        result.duration_ms,
+        result.verdict.outcome,
+    )
+    if gateway.debug:
+        log_exchange(gateway.name, message.pk, shown, status, result.body, result.verdict)
+    return result
+
+
+async def _exchange(session: aiohttp.ClientSession, request: RenderedRequest, gateway) -> tuple:
+    """(HTTP status or None, body text, verdict). Every transport failure becomes a verdict with a reason."""
+    timeout = aiohttp.ClientTimeout(total=gateway.timeout)
+    data = request.body.encode("utf-8") if request.body else None
+    try:
+        async with session.request(
+            request.method, request.url, headers=request.headers, data=data, timeout=timeout
+        ) as response:
+            raw = await response.content.read(READ_BODY_LIMIT)
+            body = raw.decode(response.charset or "utf-8", errors="replace")
+            verdict = judge(
+                gateway.success_response,
+                gateway.failure_response,
+                gateway.message_id_path,
+                response.status,
+                body,
+                response.headers,
+            )
+            return response.status, body, verdict
+    except aiohttp.ClientConnectorError as e:
+        return None, "", Verdict("failed", f"could not connect to the gateway: {e.os_error or e}")
+    except aiohttp.ConnectionTimeoutError:
+        return None, "", Verdict("failed", f"could not connect to the gateway within {gateway.timeout:g} s")
+    except TimeoutError:
+        return None, "", _timeout_verdict(gateway)
+    except aiohttp.ClientError as e:
+        reason = str(e) or type(e).__name__
+        return None, "", Verdict("failed", f"the connection failed before the gateway answered: {reason}")
+
+
+def _timeout_verdict(gateway) -> Verdict:
+    # The request may have reached the gateway, which may have sent the SMS: the outcome is unknown.
+    what = f"no answer within {gateway.timeout:g} s; the gateway may have sent the SMS"
+    if gateway.resend_on_timeout:
+        return Verdict("unknown", f"{what}; sending again (resend_on_timeout is on)")
+    return Verdict("unknown", f"{what}; not sent again because resend_on_timeout is off")
+
+
+def _masked_verdict(verdict: Verdict, secrets: dict) -> Verdict:
+    reason = mask_secrets(verdict.reason, secrets)
+    if reason == verdict.reason:
+        return verdict
+    return Verdict(verdict.outcome, reason, verdict.provider_message_id, verdict.retry_after)

@@ -1,0 +1,190 @@
+"""The worker: claim due messages, send them concurrently, record the results, repeat until stopped."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import aiohttp
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from smsgate.gateways.models import Gateway
+from smsgate.outbox.claim import claim_due, expire_overdue, extend_leases, lease_length
+from smsgate.outbox.deliver import Result, deliver
+from smsgate.outbox.models import WorkerHeartbeat
+from smsgate.outbox.record import record_results
+
+log = logging.getLogger("smsgate.worker")
+
+IDLE_POLL_SECONDS = 0.5  # new messages are picked up within a second
+HEARTBEAT_SECONDS = 10.0
+MAX_DB_BACKOFF_SECONDS = 30.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(self, *, concurrency: int | None = None, name: str | None = None):
+        self.name = name or worker_name()
+        self.concurrency = concurrency or settings.SMSGATE_WORKER_CONCURRENCY
+        self.stopping = asyncio.Event()
+        self.inflight: set[asyncio.Task] = set()
+        self.finished: list[Result] = []
+        self.sessions: dict[int, aiohttp.ClientSession] = {}
+        # Django's ORM is synchronous and its connection belongs to a thread: all database work goes
+        # through this one thread, keeping one connection per worker.
+        self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
+        self.sent = 0
+
+    async def db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.db_thread, fn, *args)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self, *, drain: bool = False) -> int:
+        """Run until stop() (or, with drain, until nothing is due). Returns how many attempts were made."""
+        log.info(
+            "worker %s started (concurrency %s%s)", self.name, self.concurrency, ", drain" if drain else ""
+        )
+        attempts = 0
+        next_heartbeat = 0.0
+        db_failures = 0
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if time.monotonic() >= next_heartbeat:
+                        await self.db(self._heartbeat)
+                        next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+                    claimed = await self._claim_and_start()
+                    attempts += claimed
+                    await self._flush()
+                    if db_failures:
+                        log.info("database is back; carrying on")
+                    db_failures = 0
+                except DatabaseError as e:
+                    db_failures += 1
+                    await self._wait_for_database(e, db_failures)
+                    continue
+                if drain and not claimed and not self.inflight:
+                    break
+                await self._wait(busy=claimed > 0)
+        finally:
+            await self._finish_inflight()
+            await self._close()
+        log.info("worker %s stopped after %s attempts", self.name, attempts)
+        return attempts
+
+    async def _claim_and_start(self) -> int:
+        free = self.concurrency - len(self.inflight)
+        if free <= 0:
+            return 0
+        messages = await self.db(claim_due, self.name, min(free, settings.SMSGATE_CLAIM_BATCH))
+        for message in messages:
+            task = asyncio.create_task(deliver(self._session(message.gateway), message))
+            self.inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(messages)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.inflight.discard(task)
+        if not task.cancelled():
+            self.finished.append(task.result())
+
+    async def _flush(self) -> None:
+        if self.finished:
+            batch, self.finished = self.finished, []
+            try:
+                await self.db(record_results, self.name, batch)
+            except DatabaseError:
+                self.finished[:0] = batch  # kept, and recorded once the database answers again
+                raise
+
+    async def _wait(self, *, busy: bool) -> None:
+        """Sleep until a request finishes, a slot frees, or the poll interval passes."""
+        if busy and len(self.inflight) < self.concurrency:
+            await asyncio.sleep(0)  # more may be due right away: claim again soon
+            return
+        timeout = IDLE_POLL_SECONDS
+        waiters = [asyncio.ensure_future(self.stopping.wait())]
+        if self.inflight:
+            waiters += list(self.inflight)
+            timeout = 0.05 if self.finished else IDLE_POLL_SECONDS
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiters[0].cancel()
+
+    async def _wait_for_database(self, error: DatabaseError, failures: int) -> None:
+        delay = min(MAX_DB_BACKOFF_SECONDS, 0.5 * 2**failures)
+        if failures == 1:
+            log.warning(
+                "database unavailable (%s); retrying with backoff", str(error).strip().splitlines()[0]
+            )
+        await self.db(_close_connection)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+
+    async def _finish_inflight(self) -> None:
+        """On stop: no new claims, but every request already sent is awaited and recorded."""
+        if self.inflight:
+            log.info("waiting for %s requests in flight", len(self.inflight))
+            await asyncio.wait(list(self.inflight))
+        for delay in (0, 1, 2, 5, 10):
+            await asyncio.sleep(delay)
+            try:
+                await self._flush()
+                return
+            except DatabaseError as e:
+                log.warning("could not record %s results yet: %s", len(self.finished), e)
+        log.error(
+            "gave up recording %s results; their leases will expire and they will be retried",
+            len(self.finished),
+        )
+
+    def _session(self, gateway: Gateway) -> aiohttp.ClientSession:
+        session = self.sessions.get(gateway.pk)
+        if session is None:
+            connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=self.concurrency)
+            session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "smsgate"})
+            self.sessions[gateway.pk] = session
+        return session
+
+    def _heartbeat(self) -> None:
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            worker=self.name,
+            defaults={"last_seen": now},
+            create_defaults={"started_at": now, "last_seen": now},
+        )
+        expire_overdue()
+        extend_leases(self.name, lease_length(list(Gateway.objects.filter(enabled=True))))
+
+    async def _close(self) -> None:
+        for session in self.sessions.values():
+            await session.close()
+        await self.db(_close_connection)
+        self.db_thread.shutdown()
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up in the calling thread: each thread has its own connection
+
+
+def run_worker(*, drain: bool = False, concurrency: int | None = None) -> int:
+    """Run a worker in this process with SIGTERM/SIGINT meaning "finish what is in flight, then exit"."""
+
+    async def main() -> int:
+        worker = Worker(concurrency=concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        return await worker.run(drain=drain)
+
+    return asyncio.run(main())

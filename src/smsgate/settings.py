@@ -1,0 +1,173 @@
+"""All configuration comes from the environment, read through typed helpers that fail loudly."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env(name: str, default: str = "") -> str:
+    """A value from NAME, or from the file named by NAME_FILE (for secrets kept in files)."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = env(name, "true" if default else "false").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = env(name, str(default))
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+SMSGATE_HOME = Path(env("SMSGATE_HOME", "var")).resolve()
+SMSGATE_LOG_DIR = SMSGATE_HOME / "logs"
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in $SMSGATE_HOME."""
+    key = env("SECRET_KEY")
+    if key:
+        return key
+    key_file = SMSGATE_HOME / "secret_key"
+    if not key_file.exists():
+        SMSGATE_HOME.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "smsgate.gateways",
+    "smsgate.outbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smsgate.urls"
+WSGI_APPLICATION = "smsgate.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _sqlite(path: Path | str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # WAL lets the web server read while the worker writes; IMMEDIATE takes the write lock at BEGIN,
+        # so two writers queue on the busy timeout instead of failing with "database is locked".
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        "TEST": {"NAME": str(SMSGATE_HOME / "test.sqlite3")},
+    }
+
+
+def _databases() -> dict:
+    """SQLite in $SMSGATE_HOME by default; DATABASE_URL (postgres://… or sqlite:///path) selects another."""
+    url = env("DATABASE_URL")
+    if not url:
+        SMSGATE_HOME.mkdir(parents=True, exist_ok=True)
+        return {"default": _sqlite(SMSGATE_HOME / "smsgate.sqlite3")}
+    db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return {"default": _sqlite(db["NAME"])}
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:/// URL")
+    return {"default": db}
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = SMSGATE_HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Behind HTTPS (SMSGATE_HTTPS=true) cookies are sent only over TLS.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SMSGATE_HTTPS", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "smsgate": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    },
+}
+
+SMSGATE_WORKER_CONCURRENCY = envint("SMSGATE_WORKER_CONCURRENCY", 50)
+SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 100)
+# With jitter the first retry comes 15–30 s after a failure, doubling up to an hour.
+SMSGATE_FIRST_RETRY_SECONDS = envfloat("SMSGATE_FIRST_RETRY_SECONDS", 30)
+SMSGATE_MAX_RETRY_SECONDS = envfloat("SMSGATE_MAX_RETRY_SECONDS", 3600)
