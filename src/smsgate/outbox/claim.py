@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -94,15 +94,22 @@ def _lock_ids(condition: Q, order: str, gateways: dict[int, Gateway], limit: int
 
 def expiry_reason() -> Case:
     """'expired after N attempts; last error: …' computed in the database, for bulk expiry."""
-    count = Cast(F("attempts_count"), CharField())
+    text = TextField()
+    count = Cast(F("attempts_count"), text)
+    last = F("last_error")
     return Case(
         When(
             attempts_count=0,
             then=Value("expired before any attempt (sending was off or the gateway disabled)"),
         ),
-        When(attempts_count=1, then=Concat(Value("expired after 1 attempt; last error: "), F("last_error"))),
-        default=Concat(Value("expired after "), count, Value(" attempts; last error: "), F("last_error")),
-        output_field=CharField(),
+        When(
+            attempts_count=1,
+            then=Concat(Value("expired after 1 attempt; last error: "), last, output_field=text),
+        ),
+        default=Concat(
+            Value("expired after "), count, Value(" attempts; last error: "), last, output_field=text
+        ),
+        output_field=text,
     )
 
 

@@ -37,6 +37,7 @@ class Message(models.Model):
             # Claiming reads only due, queued rows: the index holds just those, however long the history.
             models.Index(fields=["next_attempt_at"], name="due_queued", condition=Q(status="queued")),
             models.Index(fields=["lease_until"], name="leased", condition=Q(status="sending")),
+            models.Index(fields=["expires_at"], name="expiring", condition=Q(status="queued")),
             models.Index(fields=["status", "id"], name="by_status"),
             models.Index(fields=["phone"], name="by_phone"),
         ]

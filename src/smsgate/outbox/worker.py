@@ -24,6 +24,7 @@ log = logging.getLogger("smsgate.worker")
 
 IDLE_POLL_SECONDS = 0.5  # new messages are picked up within a second
 HEARTBEAT_SECONDS = 10.0
+EXPIRY_SECONDS = 1.0  # how late past its expiry a waiting message may be marked error
 MAX_DB_BACKOFF_SECONDS = 30.0
 
 
@@ -56,7 +57,7 @@ class Worker:
             "worker %s started (concurrency %s%s)", self.name, self.concurrency, ", drain" if drain else ""
         )
         attempts = 0
-        next_heartbeat = 0.0
+        next_heartbeat = next_expiry = 0.0
         db_failures = 0
         try:
             while not self.stopping.is_set():
@@ -64,6 +65,9 @@ class Worker:
                     if time.monotonic() >= next_heartbeat:
                         await self.db(self._heartbeat)
                         next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+                    if time.monotonic() >= next_expiry:
+                        await self.db(expire_overdue)
+                        next_expiry = time.monotonic() + EXPIRY_SECONDS
                     claimed = await self._claim_and_start()
                     attempts += claimed
                     await self._flush()
@@ -163,7 +167,6 @@ class Worker:
             defaults={"last_seen": now},
             create_defaults={"started_at": now, "last_seen": now},
         )
-        expire_overdue()
         extend_leases(self.name, lease_length(list(Gateway.objects.filter(enabled=True))))
 
     async def _close(self) -> None:
