@@ -6,7 +6,7 @@ FAKE_GATEWAY_PORT ?= 9090
 # The PostgreSQL server the suite also runs on; Django creates and drops its own test_* database there.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+.PHONY: run test test-sqlite test-postgres lint bench clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-test: lint test-sqlite test-postgres
+test: lint chromium test-sqlite test-postgres
+
+# Browser tests drive Debian's chromium (Playwright's own browser download cannot be used here).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
 test-sqlite: $(BIN)/.installed
 	SMSGATE_HOME=$(CURDIR)/var/test-sqlite $(BIN)/pytest -q

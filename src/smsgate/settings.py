@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "smsgate.gateways",
     "smsgate.outbox",
+    "smsgate.api",
+    "smsgate.balance",
+    "smsgate.web",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,8 @@ from typing import Any
 
 from django.db import transaction
 
+from smsgate.api.dlr_config import clean_dlr
+from smsgate.balance.config import clean_balance
 from smsgate.gateways.models import Gateway
 from smsgate.gateways.render import validate_templates
 from smsgate.gateways.verdict import RuleError, check_rule
@@ -27,6 +29,8 @@ FIELDS = [
     "timeout",
     "sender",
     "resend_on_timeout",
+    "balance",
+    "dlr",
 ]
 REQUIRED = ["name", "url"]
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
@@ -200,6 +204,8 @@ CHECKS = {
     "timeout": _number(0.1, "seconds"),
     "sender": _sender,
     "resend_on_timeout": _bool,
+    "balance": clean_balance,
+    "dlr": clean_dlr,
 }
 
 

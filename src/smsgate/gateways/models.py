@@ -1,5 +1,11 @@
+import secrets
+
 from django.core.validators import MinValueValidator
 from django.db import models
+
+
+def new_dlr_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Gateway(models.Model):
@@ -30,6 +36,11 @@ class Gateway(models.Model):
     timeout = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
     sender = models.CharField(max_length=32, blank=True, default="")
     resend_on_timeout = models.BooleanField(default=True)
+    # The "Check SMS balance" block, validated by smsgate.balance (same names in the API and import files).
+    balance = models.JSONField(default=dict, blank=True)
+    # Delivery reports: where the provider's id and status are in its callback (see smsgate.api.dlr).
+    dlr = models.JSONField(default=dict, blank=True)
+    dlr_secret = models.CharField(max_length=64, default=new_dlr_secret)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,10 @@ class Message(models.Model):
         ERROR = "error"
         CANCELLED = "cancelled"
 
+    class Delivery(models.TextChoices):
+        DELIVERED = "delivered"
+        UNDELIVERED = "undelivered"
+
     gateway = models.ForeignKey("gateways.Gateway", on_delete=models.PROTECT, related_name="messages")
     phone = models.CharField(max_length=20)  # E.164 with +
     text = models.TextField()
@@ -30,9 +34,23 @@ class Message(models.Model):
     provider_message_id = models.CharField(max_length=200, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The final fate reported by the gateway's delivery report, when it sends one.
+    delivery_status = models.CharField(max_length=11, choices=Delivery.choices, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Who queued it through the API, and the client's Idempotency-Key (unique per token).
+    token = models.ForeignKey("api.Token", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    resent_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
+    )
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "idempotency_key"], name="one_message_per_idempotency_key"
+            )
+        ]
         indexes = [
             # Claiming reads only due, queued rows: the index holds just those, however long the history.
             models.Index(fields=["next_attempt_at"], name="due_queued", condition=Q(status="queued")),

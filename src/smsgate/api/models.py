@@ -1,0 +1,38 @@
+import hashlib
+import secrets
+
+from django.db import models
+
+
+class Token(models.Model):
+    """An API token. Only its SHA-256 is stored; the token itself is shown once, when created."""
+
+    class Scope(models.TextChoices):
+        SEND = "send"  # send, and read its own messages
+        READ = "read"  # read all messages and stats
+        ADMIN = "admin"  # everything, gateways and tokens included
+
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=5, choices=Scope.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # the first characters, so a token can be recognised in lists
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope})"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str, scope: str) -> tuple["Token", str]:
+        """Create a token; returns (row, the token text to show once)."""
+        text = "sg_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(name=name, scope=scope, token_hash=cls.digest(text), prefix=text[:10])
+        return token, text
