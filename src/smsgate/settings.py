@@ -134,6 +134,8 @@ def _databases() -> dict:
         return {"default": _sqlite(db["NAME"])}
     if db["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:/// URL")
+    if env("TEST_DATABASE_NAME"):  # lets several test runs share one PostgreSQL server
+        db["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
     return {"default": db}
 
 

@@ -1,17 +1,9 @@
-import asyncio
 import json
 
-import aiohttp
 from django.core.management.base import BaseCommand, CommandError
 
-from smsgate.outbox.claim import claim_message
-from smsgate.outbox.deliver import deliver
-from smsgate.outbox.enqueue import InvalidMessage, NewMessage, enqueue
-from smsgate.outbox.models import Message
-from smsgate.outbox.record import record_results
-from smsgate.outbox.worker import worker_name
-
-DEFAULT_TEXT = "Test SMS from smsgate"
+from smsgate.outbox.enqueue import InvalidMessage
+from smsgate.outbox.testsend import DEFAULT_TEXT, TestSendTaken, send_test
 
 
 class Command(BaseCommand):
@@ -24,22 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            message = enqueue(NewMessage(to=opts["phone"], text=opts["text"], gateway=opts["gateway"]))
-        except InvalidMessage as e:
+            message, result = send_test(opts["phone"], opts["text"], opts["gateway"])
+        except (InvalidMessage, TestSendTaken) as e:
             raise CommandError(str(e)) from None
-        name = f"test:{worker_name()}"
-        claimed = claim_message(name, message.pk)
-        if claimed is None:  # a running worker was quicker
-            raise CommandError(
-                f"message {message.pk} was taken by a worker; see: smsgate messages show {message.pk}"
-            )
-        result = asyncio.run(_send(claimed))
-        record_results(name, [result])
-        # A test send is a question asked now: its answer is final, it is not retried later.
-        Message.objects.filter(pk=claimed.pk, status=Message.Status.QUEUED).update(
-            status=Message.Status.ERROR, last_error=f"{result.verdict.reason} (test send: not retried)"
-        )
-        self._show(claimed.pk, result)
+        self._show(message.pk, result)
         if result.verdict.outcome != "sent":
             raise CommandError(f"not sent: {result.verdict.reason}")
 
@@ -61,11 +41,6 @@ class Command(BaseCommand):
             self.stdout.write(f"\nSuccessful response matched: sent{provider}. Message {message_id}.")
         else:
             self.stdout.write(f"\nNot sent ({verdict.outcome}). Message {message_id}.")
-
-
-async def _send(message):
-    async with aiohttp.ClientSession() as session:
-        return await deliver(session, message)
 
 
 def _pretty(body: str) -> str:
