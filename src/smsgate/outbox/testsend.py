@@ -14,7 +14,7 @@ from smsgate.outbox.worker import worker_name
 DEFAULT_TEXT = "Test SMS from smsgate"
 
 
-class TestSendTaken(RuntimeError):
+class TakenByWorker(RuntimeError):
     """A running worker claimed the message first; it is sent all the same, by that worker."""
 
 
@@ -27,7 +27,7 @@ def send_test(phone: str, text: str | None = None, gateway: str | None = None) -
     name = f"test:{worker_name()}"
     claimed = claim_message(name, message.pk)
     if claimed is None:
-        raise TestSendTaken(f"message {message.pk} was taken by a worker; see its history")
+        raise TakenByWorker(f"message {message.pk} was taken by a worker; see its history")
     result = _run(deliver_once(claimed))
     record_results(name, [result])
     Message.objects.filter(pk=claimed.pk, status=Message.Status.QUEUED).update(

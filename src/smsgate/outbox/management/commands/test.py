@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from smsgate.outbox.enqueue import InvalidMessage
-from smsgate.outbox.testsend import DEFAULT_TEXT, TestSendTaken, send_test
+from smsgate.outbox.testsend import DEFAULT_TEXT, TakenByWorker, send_test
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         try:
             message, result = send_test(opts["phone"], opts["text"], opts["gateway"])
-        except (InvalidMessage, TestSendTaken) as e:
+        except (InvalidMessage, TakenByWorker) as e:
             raise CommandError(str(e)) from None
         self._show(message.pk, result)
         if result.verdict.outcome != "sent":
