@@ -1,11 +1,15 @@
 import asyncio
+import os
 import time
 
 import pytest
+from django.db import connection
 from fake_gateway_fixture import fake_gateway  # noqa: F401  (the bundled fake gateway on loopback)
 
 from smsgate.gateways.config import save_gateway
-from smsgate.gateways.models import Gateway
+from smsgate.gateways.models import Gateway, SiteSettings
+from smsgate.outbox.enqueue import NewMessage, build_message
+from smsgate.outbox.models import Message
 from smsgate.outbox.worker import Worker
 
 SECRET = "s3cr3t-Key+/="  # characters that change under URL, form and base64 encoding
@@ -60,3 +64,27 @@ def run_worker(until=None, *, timeout: float = 20.0, drain: bool = False, concur
 
     asyncio.run(main())
     return worker
+
+
+def subprocess_env(**extra: str) -> dict:
+    """The environment for a `smsgate` child process that uses the test database."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+        url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, **extra}
+
+
+def bulk_enqueue(count: int, **fields) -> list[int]:
+    """Queue `count` messages quickly (validated like enqueue, stored in batches). Returns their ids."""
+    region = SiteSettings.load().default_region
+    ids = []
+    for start in range(0, count, 1000):
+        batch = [
+            build_message(NewMessage(to="+14155552671", text=f"message {i}", **fields), region)
+            for i in range(start, min(count, start + 1000))
+        ]
+        ids += [m.pk for m in Message.objects.bulk_create(batch)]
+    return ids

@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -7,8 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import SECRET, run_worker
-from django.db import connection
+from conftest import SECRET, run_worker, subprocess_env
 from django.utils import timezone
 
 from smsgate.gateways.models import SiteSettings
@@ -183,23 +181,13 @@ def test_new_messages_are_picked_up_within_a_second(make_gateway, fake_gateway):
     assert Message.objects.get().status == "sent"
 
 
-def _subprocess_env() -> dict:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-        url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url}
-
-
 def test_sigterm_finishes_requests_in_flight_and_exits_0(make_gateway, fake_gateway):
     make_gateway()
     fake_gateway.set_mode(mode="slow", delay=1.0)
     ids = [enqueue(NewMessage(to="+14155552671", text=f"m{i}")).pk for i in range(20)]
     worker = subprocess.Popen(
         [sys.executable, "-m", "smsgate", "worker", "--concurrency", "20"],
-        env=_subprocess_env(),
+        env=subprocess_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -158,8 +158,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Behind HTTPS (SMSGATE_HTTPS=true) cookies are sent only over TLS.
+# Behind HTTPS (SMSGATE_HTTPS=true) cookies are sent only over TLS, and the proxy's X-Forwarded-Proto tells
+# Django the request was secure (without it, the CSRF origin check refuses every form posted over HTTPS).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SMSGATE_HTTPS", False)
+if SESSION_COOKIE_SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LOGGING = {
     "version": 1,
@@ -173,6 +180,10 @@ LOGGING = {
 
 SMSGATE_WORKER_CONCURRENCY = envint("SMSGATE_WORKER_CONCURRENCY", 50)
 SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 100)
+# A claim lasts the gateway's timeout plus this margin; a worker's heartbeat extends its claims every
+# SMSGATE_HEARTBEAT_SECONDS. A killed worker's messages are retaken once the margin has passed.
+SMSGATE_LEASE_MARGIN_SECONDS = envfloat("SMSGATE_LEASE_MARGIN_SECONDS", 60)
+SMSGATE_HEARTBEAT_SECONDS = envfloat("SMSGATE_HEARTBEAT_SECONDS", 10)
 # With jitter the first retry comes 15–30 s after a failure, doubling up to an hour.
 SMSGATE_FIRST_RETRY_SECONDS = envfloat("SMSGATE_FIRST_RETRY_SECONDS", 30)
 SMSGATE_MAX_RETRY_SECONDS = envfloat("SMSGATE_MAX_RETRY_SECONDS", 3600)

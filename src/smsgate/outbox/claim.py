@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
@@ -10,12 +11,11 @@ from django.utils import timezone
 from smsgate.gateways.models import Gateway, SiteSettings
 from smsgate.outbox.models import Attempt, Message
 
-# The margin a lease gives beyond the gateway's timeout; heartbeats extend it while a request runs.
-LEASE_MARGIN = timedelta(seconds=60)
-
 
 def lease_length(gateways: list[Gateway]) -> timedelta:
-    return timedelta(seconds=max((g.timeout for g in gateways), default=10)) + LEASE_MARGIN
+    """The slowest gateway's timeout plus a margin; the worker's heartbeat extends it while requests run."""
+    slowest = max((g.timeout for g in gateways), default=10)
+    return timedelta(seconds=slowest + settings.SMSGATE_LEASE_MARGIN_SECONDS)
 
 
 def claim_due(worker: str, limit: int) -> list[Message]:

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import Error as DatabaseError
+from django.db import connection
 from django.utils import timezone
 
 from smsgate.gateways.models import Gateway
@@ -23,7 +24,6 @@ from smsgate.outbox.record import record_results
 log = logging.getLogger("smsgate.worker")
 
 IDLE_POLL_SECONDS = 0.5  # new messages are picked up within a second
-HEARTBEAT_SECONDS = 10.0
 EXPIRY_SECONDS = 1.0  # how late past its expiry a waiting message may be marked error
 MAX_DB_BACKOFF_SECONDS = 30.0
 
@@ -64,7 +64,7 @@ class Worker:
                 try:
                     if time.monotonic() >= next_heartbeat:
                         await self.db(self._heartbeat)
-                        next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+                        next_heartbeat = time.monotonic() + settings.SMSGATE_HEARTBEAT_SECONDS
                     if time.monotonic() >= next_expiry:
                         await self.db(expire_overdue)
                         next_expiry = time.monotonic() + EXPIRY_SECONDS
