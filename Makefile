@@ -6,7 +6,7 @@ FAKE_GATEWAY_PORT ?= 9090
 # The PostgreSQL server the suite also runs on; Django creates and drops its own test_* database there.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench clean chromium
+.PHONY: run test test-sqlite test-postgres lint bench chaos clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-sqlite: $(BIN)/.installed
 
 test-postgres: $(BIN)/.installed
 	SMSGATE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+
+# The big fault runs: 20,000 messages through SIGKILLed workers, then a 30-minute soak.
+chaos: $(BIN)/.installed
+	SMSGATE_HOME=$(CURDIR)/var/chaos DATABASE_URL=$(TEST_DATABASE_URL) CHAOS_SCALE=4 $(BIN)/pytest -q -s tests/test_chaos.py
+	$(BIN)/python bench/soak.py --minutes 30
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py
