@@ -108,6 +108,11 @@ TEMPLATES = [
 ]
 
 
+SQLITE_SYNCHRONOUS = env("SMSGATE_SQLITE_SYNCHRONOUS", "FULL").upper()
+if SQLITE_SYNCHRONOUS not in ("FULL", "NORMAL"):
+    raise ImproperlyConfigured(f"SMSGATE_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {SQLITE_SYNCHRONOUS}")
+
+
 def _sqlite(path: Path | str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -115,7 +120,8 @@ def _sqlite(path: Path | str) -> dict:
         # WAL lets the web server read while the worker writes; IMMEDIATE takes the write lock at BEGIN,
         # so two writers queue on the busy timeout instead of failing with "database is locked".
         "OPTIONS": {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # synchronous=FULL: a message acknowledged as queued survives a power cut, not only a crash.
+            "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={SQLITE_SYNCHRONOUS};",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },
@@ -187,3 +193,21 @@ SMSGATE_HEARTBEAT_SECONDS = envfloat("SMSGATE_HEARTBEAT_SECONDS", 10)
 # With jitter the first retry comes 15–30 s after a failure, doubling up to an hour.
 SMSGATE_FIRST_RETRY_SECONDS = envfloat("SMSGATE_FIRST_RETRY_SECONDS", 30)
 SMSGATE_MAX_RETRY_SECONDS = envfloat("SMSGATE_MAX_RETRY_SECONDS", 3600)
+
+# API: /metrics is open unless this is set (then it needs "Authorization: Bearer <value>"); a bulk send of
+# 10,000 SMS is a few MB of JSON, past Django's 2.5 MB default.
+SMSGATE_METRICS_TOKEN = env("SMSGATE_METRICS_TOKEN")
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("SMSGATE_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
+
+# Mail (balance reports and alerts) goes through SMTP; any variable also reads from NAME_FILE.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)  # seconds; a mail server that hangs must not hold a worker
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "smsgate@localhost")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true: pick the port's one")
