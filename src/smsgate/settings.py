@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs page's Swagger UI from our static files, not a CDN
     "smsgate.gateways",
     "smsgate.outbox",
     "smsgate.api",
@@ -190,6 +191,10 @@ SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 100)
 # SMSGATE_HEARTBEAT_SECONDS. A killed worker's messages are retaken once the margin has passed.
 SMSGATE_LEASE_MARGIN_SECONDS = envfloat("SMSGATE_LEASE_MARGIN_SECONDS", 60)
 SMSGATE_HEARTBEAT_SECONDS = envfloat("SMSGATE_HEARTBEAT_SECONDS", 10)
+# Circuit breaker: after this many failures in a row a gateway rests for the cool-down, and gateways with
+# failover on hand their messages to the next gateway serving them.
+SMSGATE_BREAKER_FAILURES = envint("SMSGATE_BREAKER_FAILURES", 5)
+SMSGATE_BREAKER_COOLDOWN_SECONDS = envfloat("SMSGATE_BREAKER_COOLDOWN_SECONDS", 60)
 # With jitter the first retry comes 15–30 s after a failure, doubling up to an hour.
 SMSGATE_FIRST_RETRY_SECONDS = envfloat("SMSGATE_FIRST_RETRY_SECONDS", 30)
 SMSGATE_MAX_RETRY_SECONDS = envfloat("SMSGATE_MAX_RETRY_SECONDS", 3600)

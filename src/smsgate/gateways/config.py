@@ -6,9 +6,10 @@ from typing import Any
 from django.db import transaction
 
 from smsgate.api.dlr_config import clean_dlr
-from smsgate.balance.config import clean_balance
+from smsgate.balance.config import clean_balance, validate_balance_templates
 from smsgate.gateways.models import Gateway
 from smsgate.gateways.render import validate_templates
+from smsgate.gateways.routing import normalise_prefix
 from smsgate.gateways.verdict import RuleError, check_rule
 from smsgate.lib.mask import MASK
 
@@ -29,6 +30,13 @@ FIELDS = [
     "timeout",
     "sender",
     "resend_on_timeout",
+    "priority",
+    "prefixes",
+    "failover",
+    "rate_limit",
+    "max_in_flight",
+    "max_segments",
+    "unicode",
     "balance",
     "dlr",
 ]
@@ -84,6 +92,7 @@ def clean_gateway(data: Any, existing: Gateway | None = None) -> dict[str, Any]:
         values["secrets"] = _keep_masked_secrets(values["secrets"], existing)
     if not errors:
         errors.update(validate_templates(Gateway(**values)))
+        errors.update(validate_balance_templates(Gateway(**values)))
     if errors:
         raise InvalidGateway(errors, str(data.get("name", "")))
     return values
@@ -142,6 +151,27 @@ def _number(minimum: float, what: str):
         return float(value)
 
     return check
+
+
+def _whole(minimum: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number, not {value!r}")
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return check
+
+
+def _prefixes(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):  # "+61, +64" is accepted too
+        value = [p for p in value.replace(",", " ").split() if p]
+    if not isinstance(value, list) or not all(isinstance(p, (str, int)) for p in value):
+        raise ValueError('must be a list of number prefixes such as ["+61", "+64"]')
+    return sorted({normalise_prefix(str(p)) for p in value})
 
 
 def _headers(value: Any) -> list[str]:
@@ -204,6 +234,13 @@ CHECKS = {
     "timeout": _number(0.1, "seconds"),
     "sender": _sender,
     "resend_on_timeout": _bool,
+    "priority": _whole(-1_000_000),
+    "prefixes": _prefixes,
+    "failover": _bool,
+    "rate_limit": _number(0, "messages per second"),
+    "max_in_flight": _whole(0),
+    "max_segments": _whole(0),
+    "unicode": _choice("keep", "transliterate"),
     "balance": clean_balance,
     "dlr": clean_dlr,
 }

@@ -41,6 +41,17 @@ class Gateway(models.Model):
     # Delivery reports: where the provider's id and status are in its callback (see smsgate.api.dlr).
     dlr = models.JSONField(default=dict, blank=True)
     dlr_secret = models.CharField(max_length=64, default=new_dlr_secret)
+    # Routing: a message without an explicit gateway goes to the enabled gateway whose prefixes match its
+    # number most specifically (longest prefix; no prefixes = any number), lower priority first among equals.
+    priority = models.IntegerField(default=100)
+    prefixes = models.JSONField(default=list, blank=True)
+    failover = models.BooleanField(default=False)  # a temporary failure sends the next attempt elsewhere
+    rate_limit = models.FloatField(default=0, validators=[MinValueValidator(0.0)])  # SMS per second; 0: none
+    max_in_flight = models.PositiveIntegerField(default=0)  # concurrent requests, all workers; 0: no limit
+    max_segments = models.PositiveIntegerField(default=0)  # longer messages refused at enqueue; 0: no limit
+    unicode = models.CharField(
+        max_length=14, choices=[("keep", "keep"), ("transliterate", "transliterate")], default="keep"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,3 +75,19 @@ class SiteSettings(models.Model):
 
     def __str__(self) -> str:
         return "Global settings"
+
+
+class GatewayState(models.Model):
+    """What all workers share about a gateway: its pace, its health, and whether it asked us to slow down."""
+
+    gateway = models.OneToOneField(Gateway, on_delete=models.CASCADE, related_name="state")
+    next_slot_at = models.DateTimeField(null=True, blank=True)  # rate limit: when the next request may go
+    slowed_until = models.DateTimeField(null=True, blank=True)  # after a 429: nobody sends before this
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    unhealthy_until = models.DateTimeField(null=True, blank=True)  # circuit breaker open until this
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"state of {self.gateway}"

@@ -8,8 +8,10 @@ from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from smsgate.gateways.models import Gateway, SiteSettings
+from smsgate.balance.schedule import paused_gateway_ids
+from smsgate.gateways.models import Gateway, GatewayState, SiteSettings
 from smsgate.outbox.models import Attempt, Message
+from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
 
 
 def lease_length(gateways: list[Gateway]) -> timedelta:
@@ -27,16 +29,20 @@ def claim_due(worker: str, limit: int) -> list[Message]:
     """
     if limit <= 0 or not SiteSettings.load().sending_enabled:
         return []
-    gateways = {g.pk: g for g in Gateway.objects.filter(enabled=True)}
+    gateways = {g.pk: g for g in Gateway.objects.filter(enabled=True).exclude(pk__in=paused_gateway_ids())}
     if not gateways:
         return []
     now = timezone.now()
     with transaction.atomic():
-        due = Q(status=Message.Status.QUEUED, next_attempt_at__lte=now, expires_at__gt=now)
-        abandoned = Q(status=Message.Status.SENDING, lease_until__lt=now)
-        ids = _lock_ids(due, "next_attempt_at", gateways, limit)
-        retaken = _lock_ids(abandoned, "lease_until", gateways, limit - len(ids))
-        ids += retaken
+        states = _states(gateways)
+        reroute_from_unhealthy(gateways, states, now)
+        ids, retaken = [], []
+        for gateway_ids, quota in _groups(gateways, states, now, limit):
+            room = min(quota, limit - len(ids))
+            fresh = _lock_ids(_due(now), "next_attempt_at", gateway_ids, room)
+            old = _lock_ids(_abandoned(now), "lease_until", gateway_ids, room - len(fresh))
+            ids += fresh + old
+            retaken += old
         if not ids:
             return []
         Attempt.objects.filter(message_id__in=retaken, outcome=Attempt.Outcome.PENDING).update(
@@ -44,7 +50,34 @@ def claim_due(worker: str, limit: int) -> list[Message]:
             reason="the worker stopped before recording the gateway's answer (lease expired); sent again",
         )
         messages = _take(ids, worker, gateways, now)
+        assign_slots(messages, states, now)
     return messages
+
+
+def _due(now) -> Q:
+    return Q(status=Message.Status.QUEUED, next_attempt_at__lte=now, expires_at__gt=now)
+
+
+def _abandoned(now) -> Q:
+    return Q(status=Message.Status.SENDING, lease_until__lt=now)
+
+
+def _states(gateways: dict[int, Gateway]) -> dict[int, GatewayState]:
+    """Every gateway's shared state; the rate- or concurrency-limited ones locked, so workers take turns."""
+    states = states_for(gateways, lock=False)
+    limited = {pk: g for pk, g in gateways.items() if g.rate_limit or g.max_in_flight}
+    if limited:
+        states.update(states_for(limited, lock=True))
+    return states
+
+
+def _groups(gateways, states, now, limit: int) -> list[tuple[list[int], int]]:
+    """(gateway ids, how many to take): all unlimited gateways together, then each limited one on its own."""
+    open_ = {pk: g for pk, g in gateways.items() if not is_blocked(g, states[pk], now)}
+    allowed = quotas(open_, states, now)
+    unlimited = [pk for pk, quota in allowed.items() if quota is None]
+    groups = [(unlimited, limit)] if unlimited else []
+    return groups + [([pk], quota) for pk, quota in allowed.items() if quota]
 
 
 def claim_message(worker: str, message_id: int) -> Message | None:
@@ -80,12 +113,12 @@ def _take(ids: list[int], worker: str, gateways: dict[int, Gateway], now) -> lis
     return messages
 
 
-def _lock_ids(condition: Q, order: str, gateways: dict[int, Gateway], limit: int) -> list[int]:
+def _lock_ids(condition: Q, order: str, gateway_ids: list[int], limit: int) -> list[int]:
     if limit <= 0:
         return []
     rows = (
         Message.objects.select_for_update(skip_locked=True)
-        .filter(condition, gateway_id__in=list(gateways))
+        .filter(condition, gateway_id__in=gateway_ids)
         .order_by(order)
         .values_list("pk", flat=True)[:limit]
     )

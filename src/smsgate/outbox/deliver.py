@@ -1,10 +1,13 @@
 """One HTTP request to a gateway for one message, and the verdict on its answer."""
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
+from django.utils import timezone
 
 from smsgate.gateways.render import RenderedRequest, RenderError, render_request
 from smsgate.gateways.verdict import Verdict, judge
@@ -16,6 +19,7 @@ from smsgate.outbox.models import Message
 log = logging.getLogger("smsgate.worker")
 
 STORED_BODY_LIMIT = 4096
+LATE_SEND = timedelta(seconds=0.1)
 READ_BODY_LIMIT = 1_000_000  # a gateway that streams forever must not fill our memory
 
 
@@ -45,6 +49,17 @@ def message_context(message: Message) -> dict:
 
 
 async def deliver(session: aiohttp.ClientSession, message: Message) -> Result:
+    not_before = getattr(message, "not_before", None)  # a rate-limited gateway's pace (outbox/throttle.py)
+    if not_before is not None:
+        await asyncio.sleep(max(0.0, (not_before - timezone.now()).total_seconds()))
+        if timezone.now() - not_before > LATE_SEND:
+            # Sent this late, it could crowd the next second past the gateway's limit: pace it again.
+            log.warning(
+                "gateway=%s message=%s missed its rate-limit slot; queued again",
+                message.gateway.name,
+                message.pk,
+            )
+            return Result(message, Verdict("deferred", "missed its rate-limit slot"))
     gateway = message.gateway
     context = message_context(message)
     try:

@@ -5,9 +5,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from smsgate.gateways.models import Gateway
+from smsgate.gateways.routing import serving
 from smsgate.outbox.deliver import Result
 from smsgate.outbox.models import Attempt, Message
 from smsgate.outbox.retry import retry_delay
+from smsgate.outbox.throttle import failover_target, note_outcomes, states_for
 
 ATTEMPT_FIELDS = [
     "duration_ms",
@@ -21,6 +24,7 @@ ATTEMPT_FIELDS = [
     "reason",
 ]
 MESSAGE_FIELDS = [
+    "gateway",
     "status",
     "next_attempt_at",
     "lease_until",
@@ -48,9 +52,42 @@ def record_results(worker: str, results: list[Result]) -> None:
                 pk__in=[r.message.pk for r in results], status=Message.Status.SENDING, claimed_by=worker
             ).values_list("pk", flat=True)
         )
+        results = _requeue_deferred(results, ours)
         Attempt.objects.bulk_update([_fill_attempt(r) for r in results], ATTEMPT_FIELDS)
-        messages = [_advance(r, now) for r in results if r.message.pk in ours]
+        note_outcomes(results, now)
+        routes = Routes(now) if any(r.message.gateway.failover for r in results) else None
+        messages = [_advance(r, now, routes) for r in results if r.message.pk in ours]
         Message.objects.bulk_update(messages, MESSAGE_FIELDS)
+
+
+def _requeue_deferred(results: list[Result], ours: set[int]) -> list[Result]:
+    """Messages that were never sent (they missed their rate-limit slot) go back as they were; the rest."""
+    deferred = [r.message for r in results if r.verdict.outcome == "deferred"]
+    if deferred:
+        Attempt.objects.filter(pk__in=[m.attempt.pk for m in deferred]).delete()
+        Message.objects.filter(pk__in=[m.pk for m in deferred if m.pk in ours]).update(
+            status=Message.Status.QUEUED, claimed_by="", lease_until=None
+        )
+    return [r for r in results if r.verdict.outcome != "deferred"]
+
+
+class Routes:
+    """The enabled gateways and their health, read once per batch for failover."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.gateways = {g.pk: g for g in Gateway.objects.filter(enabled=True)}
+        self.states = states_for(self.gateways, lock=False)
+
+    def next_for(self, message: Message) -> tuple[Gateway, bool]:
+        """(gateway for the next attempt, whether to send at once rather than after the backoff).
+
+        At once while the message has not yet been tried on every gateway serving it in this round.
+        """
+        route = serving(self.gateways.values(), message.phone)
+        target = failover_target(message, list(self.gateways.values()), self.states, self.now)
+        switched = target.pk != message.gateway_id
+        return target, switched and len(route) > 1 and message.attempts_count % len(route) != 0
 
 
 def _fill_attempt(result: Result) -> Attempt:
@@ -68,7 +105,7 @@ def _fill_attempt(result: Result) -> Attempt:
     return attempt
 
 
-def _advance(result: Result, now: datetime) -> Message:
+def _advance(result: Result, now: datetime, routes: Routes | None) -> Message:
     """Move the message to its next state after this attempt."""
     message, verdict = result.message, result.verdict
     message.attempts_count += 1
@@ -85,6 +122,9 @@ def _advance(result: Result, now: datetime) -> Message:
         _finish_with_error(message, verdict.reason, now)
     else:
         next_at = now + timedelta(seconds=retry_delay(message.attempts_count, verdict.retry_after))
+        if routes is not None and message.gateway.failover:
+            message.gateway, at_once = routes.next_for(message)
+            next_at = now if at_once else next_at
         if next_at >= message.expires_at:
             _finish_with_error(message, expired_reason(message.attempts_count, verdict.reason), now)
         else:
