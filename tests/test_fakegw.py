@@ -407,9 +407,77 @@ def test_balance_obeys_the_failure_modes(fake_gateway, mode):
         assert isinstance(error, TimeoutError if mode == "timeout" else ConnectionError)
 
 
-def test_balance_answers_ok_in_error200_mode(fake_gateway):
-    fake_gateway.set_mode(mode="error200")
+def test_balance_is_rate_limited_with_retry_after(fake_gateway):
+    fake_gateway.set_mode(mode="rate_limit", retry_after=4)
+    reply = call(f"{fake_gateway.url}/get-balance.json", headers=basic("key", "secret"))
+    assert reply.status == 429 and reply.headers["Retry-After"] == "4"
+    assert reply.json()["error"]["code"] == "OVER_LIMIT"
+
+
+def test_balance_answers_slowly_in_slow_mode(fake_gateway):
+    fake_gateway.set_mode(mode="slow", delay=0.3, balance=9)
+    started = time.monotonic()
+    assert call(f"{fake_gateway.url}/balance").json() == {"balance": 9}
+    assert time.monotonic() - started >= 0.3
+
+
+@pytest.mark.parametrize("mode", ["error200", "invalid_number"])
+def test_balance_answers_ok_in_the_send_only_modes(fake_gateway, mode):
+    fake_gateway.set_mode(mode=mode)
     assert call(f"{fake_gateway.url}/balance").json() == {"balance": 100.5}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "read"),
+    [
+        ("/public-client/balance", {"Authorization": "key"}, lambda r: r.json()["balance"]),
+        ("/get-balance.json", basic("key", "secret"), lambda r: r.json()["balance"]),
+        ("/account/get-balance?api_key=k&api_secret=s", {}, lambda r: r.json()["value"]),
+        ("/balance", {}, lambda r: r.json()["balance"]),
+        ("/balance?format=json", {}, lambda r: r.json()["balance"]),
+        ("/balance?format=nested", {}, lambda r: r.json()["data"]["account"]["balance"]),
+        ("/balance?format=string", {}, lambda r: float(r.json()["balance"].removeprefix("KES "))),
+        ("/balance?format=text", {}, lambda r: float(re.match(r"CREDITS:([\d.]+);", r.body.decode())[1])),
+    ],
+)
+def test_every_balance_endpoint_reports_the_balance_set_by_mode(fake_gateway, path, headers, read):
+    fake_gateway.set_mode(balance=12.34)
+    reply = call(fake_gateway.url + path, headers=headers)
+    assert reply.status == 200 and read(reply) == 12.34
+    fake_gateway.set_mode(balance=0)
+    assert read(call(fake_gateway.url + path, headers=headers)) == 0
+
+
+def test_generic_balance_formats_have_the_documented_shapes(fake_gateway):
+    fake_gateway.set_mode(balance=7.5)
+
+    def get(fmt: str) -> Reply:
+        return call(f"{fake_gateway.url}/balance?format={fmt}")
+
+    assert get("json").json() == {"balance": 7.5}
+    assert get("nested").json() == {"data": {"account": {"balance": 7.5, "currency": "USD"}}}
+    assert get("string").json() == {"balance": "KES 7.5"}
+    text = get("text")
+    assert text.headers.get_content_type() == "text/plain"
+    assert re.fullmatch(r"CREDITS:7\.5;COUNTRY:AU;SMS:\d+\.\d\d;", text.body.decode())
+    assert get("yaml").status == 400
+
+
+def test_without_a_balance_each_gateway_reports_its_example_again(fake_gateway):
+    fake_gateway.set_mode(balance=1)
+    fake_gateway.set_mode(mode="ok")  # a new config: keys left out take their defaults
+    assert call(f"{fake_gateway.url}/balance").json() == {"balance": 100.5}
+    assert fake_gateway.set_mode(balance=3)["balance"] == 3
+
+
+def test_stats_record_the_last_balance_request(fake_gateway):
+    call(f"{fake_gateway.url}/balance?format=nested", headers={"X-Api-Key": "k1"})
+    call(f"{fake_gateway.url}/public-client/balance", headers={"Authorization": "key-2"})
+    stats = fake_gateway.stats()
+    assert stats["balance_requests"] == 2 and stats["total"] == 0
+    last = stats["last_balance_request"]
+    assert last["method"] == "GET" and last["path"] == "/public-client/balance" and last["query"] == {}
+    assert last["headers"]["Authorization"] == "key-2"
 
 
 @pytest.mark.parametrize(
@@ -423,6 +491,8 @@ def test_balance_answers_ok_in_error200_mode(fake_gateway):
         {"mode": ["ok"]},
         {"random_weights": {"random": 1}},
         {"seed": "x"},
+        {"balance": "12"},
+        {"balance": True},
     ],
 )
 def test_mode_refuses_a_bad_config_and_keeps_the_old_one(fake_gateway, config):
@@ -515,7 +585,7 @@ def test_reset_clears_records_counts_and_mode(fake_gateway):
     assert fake_gateway.received() == []
     assert fake_gateway.stats() | {"waiting": 0} == {
         "total": 0, "answered_ok": 0, "by_mode": {}, "refs": 0, "duplicates": 0, "balance_requests": 0,
-        "waiting": 0, "mode": "ok", "script_left": 0,
+        "last_balance_request": None, "waiting": 0, "mode": "ok", "script_left": 0,
     }  # fmt: skip
     assert generic(fake_gateway).status == 200
 
@@ -543,3 +613,127 @@ def test_an_xml_body_is_read_in_its_declared_encoding(fake_gateway):
     )
     call(f"{fake_gateway.url}/send", method="POST", data=body, headers={"Content-Type": "text/xml"})
     assert fake_gateway.received()[-1]["text"] == "café"
+
+
+# ---- the preset shapes, under /<preset name>/<real path>
+
+
+def twilio(gw: FakeGateway, sid="AC1", token="t", to="+61491570156", path_sid=None) -> Reply:
+    body = urlencode({"To": to, "From": "+15005550006", "Body": "hi"}).encode()
+    url = f"{gw.url}/twilio/2010-04-01/Accounts/{path_sid or sid}/Messages.json"
+    return call(url, method="POST", data=body, headers=basic(sid, token))
+
+
+def plivo(gw: FakeGateway, dst="61491570156", token="t") -> Reply:
+    body = json.dumps({"src": "Shop", "dst": dst, "text": "hi"}).encode()
+    headers = {**basic("MA1", token), "Content-Type": "application/json"}
+    return call(f"{gw.url}/plivo/v1/Account/MA1/Message/", method="POST", data=body, headers=headers)
+
+
+def smsglobal(gw: FakeGateway, password="p") -> Reply:
+    query = urlencode({"action": "sendsms", "user": "u", "password": password, "from": "Shop",
+                       "to": "61491570156", "text": "hi"})  # fmt: skip
+    return call(f"{gw.url}/smsglobal/http-api.php?{query}")
+
+
+def test_twilio_answers_201_with_a_message_sid(fake_gateway):
+    reply = twilio(fake_gateway)
+    assert reply.status == 201
+    body = reply.json()
+    assert re.fullmatch(r"SM[0-9a-f]{32}", body["sid"]) and body["status"] == "queued"
+    assert body["to"] == "+61491570156" and body["body"] == "hi"
+    assert fake_gateway.received()[-1]["path"] == "/twilio/2010-04-01/Accounts/AC1/Messages.json"
+
+
+def test_twilio_refuses_an_account_in_the_path_other_than_the_one_that_authenticates(fake_gateway):
+    reply = twilio(fake_gateway, sid="AC1", path_sid="AC2")
+    assert reply.status == 401 and reply.json()["code"] == 20003
+
+
+def test_plivo_reads_several_destinations_separated_by_lt(fake_gateway):
+    reply = plivo(fake_gateway, dst="61491570156<61491570157")
+    assert reply.status == 202 and len(reply.json()["message_uuid"]) == 2
+    assert fake_gateway.received()[-1]["to"] == "61491570156,61491570157"
+
+
+def test_smsglobal_answers_in_plain_text_even_when_it_fails(fake_gateway):
+    reply = smsglobal(fake_gateway)
+    assert reply.status == 200 and reply.headers.get_content_type() == "text/plain"
+    assert re.fullmatch(
+        r"OK: 0; Sent queued message ID: [0-9a-f]{16} SMSGlobalMsgID:\d+", reply.body.decode()
+    )
+    assert smsglobal(fake_gateway, password="bad").body == b"ERROR: 401"
+    fake_gateway.set_mode(mode="error200")
+    assert smsglobal(fake_gateway).body == b"ERROR: 88"
+
+
+@pytest.mark.parametrize(
+    ("path", "credentials"),
+    [
+        ("/twilio/2010-04-01/Accounts/AC1/Balance.json", basic("AC1", "t")),
+        ("/plivo/v1/Account/MA1/", basic("MA1", "t")),
+        ("/messagebird/balance", {"Authorization": "AccessKey k"}),
+        ("/infobip/account/1/balance", {"Authorization": "App k"}),
+        ("/clicksend/v3/account", basic("u", "k")),
+        ("/textmagic/api/v2/user", {"X-TM-Username": "u", "X-TM-Key": "k"}),
+        ("/smsglobal/credit-api.php", "?user=u&password=p&country=AU"),
+    ],
+)
+def test_preset_balance_endpoints_want_credentials_and_report_the_balance(fake_gateway, path, credentials):
+    fake_gateway.set_mode(balance=77.25)
+    query, headers = (credentials, {}) if isinstance(credentials, str) else ("", credentials)
+    reply = call(fake_gateway.url + path + query, headers=headers)
+    assert reply.status == 200 and "77.25" in reply.body.decode()
+    refused = call(fake_gateway.url + path)
+    assert refused.status in (200, 401) and b"77.25" not in refused.body  # SMSGlobal refuses inside a 200
+
+
+def messagebird(gw: FakeGateway, key="k") -> Reply:
+    body = json.dumps({"recipients": ["61491570156"], "originator": "Shop", "body": "hi"}).encode()
+    headers = {"Authorization": f"AccessKey {key}", "Content-Type": "application/json"}
+    return call(f"{gw.url}/messagebird/messages", method="POST", data=body, headers=headers)
+
+
+def infobip(gw: FakeGateway, key="k") -> Reply:
+    body = json.dumps({"messages": [{"destinations": [{"to": "61491570156"}], "text": "hi"}]}).encode()
+    headers = {"Authorization": f"App {key}", "Content-Type": "application/json"}
+    return call(f"{gw.url}/infobip/sms/2/text/advanced", method="POST", data=body, headers=headers)
+
+
+def clicksend(gw: FakeGateway, key="k") -> Reply:
+    body = json.dumps({"messages": [{"to": "+61491570156", "body": "hi", "source": "t"}]}).encode()
+    headers = {**basic("u", key), "Content-Type": "application/json"}
+    return call(f"{gw.url}/clicksend/v3/sms/send", method="POST", data=body, headers=headers)
+
+
+def textmagic(gw: FakeGateway, key="k") -> Reply:
+    headers = {"X-TM-Username": "u", "X-TM-Key": key}
+    return call(f"{gw.url}/textmagic/api/v2/messages", method="POST", data=b"phones=61491570156&text=hi",
+                headers=headers)  # fmt: skip
+
+
+PRESET_SENDERS = {  # preset: (send with a given key, the status of a success)
+    "twilio": (lambda gw, key="t": twilio(gw, token=key), 201),
+    "plivo": (lambda gw, key="t": plivo(gw, token=key), 202),
+    "messagebird": (messagebird, 201),
+    "infobip": (infobip, 200),
+    "clicksend": (clicksend, 200),
+    "textmagic": (textmagic, 201),
+    "smsglobal": (lambda gw, key="p": smsglobal(gw, password=key), 200),
+}
+
+
+@pytest.mark.parametrize("preset", PRESET_SENDERS)
+def test_preset_shapes_accept_a_send_and_refuse_the_key_bad(fake_gateway, preset):
+    send, status = PRESET_SENDERS[preset]
+    assert send(fake_gateway).status == status
+    refused = send(fake_gateway, key="bad")
+    assert refused.status == 401 or refused.body.startswith(b"ERROR: 401")  # SMSGlobal: inside a 200
+    assert fake_gateway.stats()["by_mode"] == {"ok": 1, "bad_credentials": 1}
+
+
+@pytest.mark.parametrize("preset", PRESET_SENDERS)
+def test_preset_shapes_rate_limit_with_retry_after(fake_gateway, preset):
+    fake_gateway.set_mode(mode="rate_limit", retry_after=3)
+    reply = PRESET_SENDERS[preset][0](fake_gateway)
+    assert reply.status == 429 and reply.headers["Retry-After"] == "3"
