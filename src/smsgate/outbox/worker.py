@@ -15,6 +15,7 @@ from django.db import Error as DatabaseError
 from django.db import connection
 from django.utils import timezone
 
+from smsgate.balance.runner import BalanceChecks
 from smsgate.gateways.models import Gateway
 from smsgate.outbox.claim import claim_due, expire_overdue, extend_leases, lease_length
 from smsgate.outbox.deliver import Result, deliver
@@ -40,6 +41,7 @@ class Worker:
         self.inflight: set[asyncio.Task] = set()
         self.finished: list[Result] = []
         self.sessions: dict[int, aiohttp.ClientSession] = {}
+        self.balance = BalanceChecks(self.name, self.db, self._session)
         # Django's ORM is synchronous and its connection belongs to a thread: all database work goes
         # through this one thread, keeping one connection per worker.
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
@@ -68,6 +70,7 @@ class Worker:
                     if time.monotonic() >= next_expiry:
                         await self.db(expire_overdue)
                         next_expiry = time.monotonic() + EXPIRY_SECONDS
+                    self.balance.tick()  # due balance checks, in the background
                     claimed = await self._claim_and_start()
                     attempts += claimed
                     await self._flush()
@@ -170,6 +173,7 @@ class Worker:
         extend_leases(self.name, lease_length(list(Gateway.objects.filter(enabled=True))))
 
     async def _close(self) -> None:
+        await self.balance.finish()
         for session in self.sessions.values():
             await session.close()
         await self.db(_close_connection)
