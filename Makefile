@@ -28,11 +28,17 @@ test: lint chromium test-sqlite test-postgres
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
+# Two passes per database: the bulk in parallel, then the timing-sensitive tests (which start worker
+# processes and measure rates) alone, so they do not compete with the rest for the two cores.
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+
 test-sqlite: $(BIN)/.installed
-	SMSGATE_HOME=$(CURDIR)/var/test-sqlite $(BIN)/pytest -q
+	SMSGATE_HOME=$(CURDIR)/var/test-sqlite $(PYTEST) -n 2 -m "not slow"
+	SMSGATE_HOME=$(CURDIR)/var/test-sqlite $(PYTEST) -m slow
 
 test-postgres: $(BIN)/.installed
-	SMSGATE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+	SMSGATE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -n 2 -m "not slow"
+	SMSGATE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m slow
 
 # The big fault runs: 20,000 messages through SIGKILLed workers, then a 30-minute soak.
 chaos: $(BIN)/.installed

@@ -157,6 +157,7 @@ def _answers(fake: FakeGateway) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_four_workers_never_exceed_a_gateways_rate_limit(fake_gateway_process, tmp_path):
     fake = fake_gateway_process
     gateway("limited", f"{fake.url}/send", rate_limit=20)
@@ -177,6 +178,7 @@ def test_four_workers_never_exceed_a_gateways_rate_limit(fake_gateway_process, t
     assert elapsed >= (count - 20) / 20  # it really was held back (paced at 80 % of the limit)
 
 
+@pytest.mark.slow
 def test_max_in_flight_holds_across_workers(fakes, tmp_path):
     fake = fakes[0]
     fake.set_mode(mode="slow", delay=0.3)
