@@ -105,7 +105,13 @@ def main() -> int:
         f"{args.minutes:g} min, {args.workers} workers, {queued} messages at {args.rate:g}/s against a "
         f"gateway failing 20% of the time; final statuses {statuses}; worker exit codes {codes}.\n"
         f"Worker RSS (MB) first sample {', '.join(f'{m:.1f}' for m in first)}; last "
-        f"{', '.join(f'{m:.1f}' for m in last)}; largest growth {growth:.1f} MB.\n"
+        f"{', '.join(f'{m:.1f}' for m in last)}; largest growth {growth:.1f} MB.\n\n"
+        "| seconds | " + " | ".join(f"worker {i + 1} RSS MB" for i in range(args.workers)) + " |\n"
+        "|---|" + "---|" * args.workers + "\n"
+        + "".join(
+            f"| {t:.0f} | " + " | ".join(f"{m:.1f}" for m in mem) + " |\n"
+            for t, mem in samples[:: max(1, len(samples) // 10)]
+        )
     )
     print(report)
     with open(HERE / "SOAK.md", "a") as f:
