@@ -36,3 +36,19 @@ class Token(models.Model):
         text = "sg_" + secrets.token_urlsafe(32)
         token = cls.objects.create(name=name, scope=scope, token_hash=cls.digest(text), prefix=text[:10])
         return token, text
+
+
+class IdempotentRequest(models.Model):
+    """The body of the request that created a message under an Idempotency-Key.
+
+    The message row holds the key (unique per token, so concurrent retries cannot both insert); this holds
+    what was asked, so a retry with the same key but another body is refused, naming what differs.
+    """
+
+    message = models.OneToOneField(
+        "outbox.Message", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    body = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"request for SMS {self.message_id}"
