@@ -1,5 +1,6 @@
 """Gateways as data: validation, import and export (the same field names as the API)."""
 
+import math
 import re
 from typing import Any
 
@@ -144,7 +145,7 @@ def _choice(*options: str):
 
 def _number(minimum: float, what: str):
     def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"must be a number of {what}, not {value!r}")
         if value < minimum:
             raise ValueError(f"must be at least {minimum:g} {what}, not {value:g}")
