@@ -8,7 +8,7 @@ import web_helpers
 from django.utils import timezone
 from web_helpers import field_errors, page_text
 
-from smsgate.gateways.models import SiteSettings
+from smsgate.gateways.models import Gateway, GatewayState, SiteSettings
 from smsgate.outbox.enqueue import NewMessage, enqueue
 from smsgate.outbox.models import Attempt, Message, WorkerHeartbeat
 from smsgate.outbox.testsend import send_test
@@ -163,3 +163,9 @@ def test_first_id_since_finds_the_boundary(make_gateway, gaps):
 )
 def test_ages_read_shortly(seconds, text):
     assert stats.age_text(seconds) == text
+
+
+def test_the_dashboard_shows_a_gateway_resting_after_failures(admin_client):
+    gateway = Gateway.objects.create(name="flaky", url="https://sms.example.com/send")
+    GatewayState.objects.create(gateway=gateway, unhealthy_until=timezone.now() + timedelta(minutes=1))
+    assert "unhealthy for" in page_text(admin_client.get("/"))

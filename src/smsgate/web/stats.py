@@ -166,18 +166,24 @@ class GatewayState:
     gateway: Gateway
     last_success: datetime | None
     last_error: Attempt | None
+    unhealthy_until: datetime | None = None  # circuit breaker open (outbox/throttle.py)
+    slowed_until: datetime | None = None  # the gateway answered 429
 
 
 def gateway_states(days: int = CHART_DAYS) -> list[GatewayState]:
     """Each gateway's last sent attempt and last failed one, within the last `days` (bounded by id)."""
     first = first_id_since(Attempt, "started_at", timezone.now() - timedelta(days=days))
     recent = Attempt.objects.filter(pk__gte=first) if first is not None else Attempt.objects.none()
+    now = timezone.now()
     states = []
-    for gateway in Gateway.objects.order_by("name"):
+    for gateway in Gateway.objects.select_related("state").order_by("name"):
         mine = recent.filter(gateway_name=gateway.name).order_by("-pk")
         success = mine.filter(outcome=Attempt.Outcome.SENT).values_list("started_at", flat=True).first()
         error = mine.filter(outcome__in=FAILED_OUTCOMES).first()
-        states.append(GatewayState(gateway, success, error))
+        shared = getattr(gateway, "state", None)
+        unhealthy = shared.unhealthy_until if shared and (shared.unhealthy_until or now) > now else None
+        slowed = shared.slowed_until if shared and (shared.slowed_until or now) > now else None
+        states.append(GatewayState(gateway, success, error, unhealthy, slowed))
     return states
 
 
