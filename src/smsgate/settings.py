@@ -159,7 +159,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = SMSGATE_HOME / "static"
+STATIC_ROOT = SMSGATE_HOME / "static"  # filled by `smsgate init` (collectstatic)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
