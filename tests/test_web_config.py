@@ -130,10 +130,10 @@ BAD_INPUT = [
     ({"method": "GET"}, "content_type", "json needs method POST"),
     ({"url": "ftp://sms.example.com/send"}, "url", "must be an http:// or https:// URL"),
     ({"url": ""}, "url", "must be an http:// or https:// URL"),
-    ({"days_to_expire": "-1"}, "days_to_expire", "must be at least 0 days, not -1"),
+    ({"days_to_expire": "-1"}, "days_to_expire", "must be from 0 to 365 days, not -1"),
     ({"days_to_expire": "ten"}, "days_to_expire", "must be a number of days, not 'ten'"),
     ({"days_to_expire": "nan"}, "days_to_expire", "must be a number of days"),
-    ({"timeout": "0"}, "timeout", "must be at least 0.1 seconds"),
+    ({"timeout": "0"}, "timeout", "must be from 0.1 to 300 seconds"),
     ({"success_response": "re:("}, "success_response", "not a valid regular expression"),
     ({"message_id_path": "re:no group"}, "message_id_path", "group"),
     ({"sender": "x" * 33}, "sender", "at most 32 characters"),
@@ -314,7 +314,7 @@ def test_routing_and_limits_are_set_on_the_page(admin_client):
 @pytest.mark.parametrize(
     "field, value, says",
     [("prefixes", "abc", "is not a number prefix"), ("priority", "first", "whole number"),
-     ("rate_limit", "-1", "at least 0"), ("max_segments", "2.5", "whole number")],
+     ("rate_limit", "-1", "from 0 to 10000"), ("max_segments", "2.5", "whole number")],
 )  # fmt: skip
 def test_bad_routing_values_are_refused_next_to_their_field(admin_client, field, value, says):
     response = admin_client.post(NEW, form_data(**{field: value}))

@@ -6,6 +6,7 @@ from ninja import NinjaAPI, Router
 from ninja.parser import Parser
 
 from smsgate.api import dlr, errors, gateways, health, messages, stats, tokens
+from smsgate.balance import api as balance_api
 
 DESCRIPTION = """Send, track and configure SMS over HTTP.
 
@@ -41,6 +42,7 @@ api = NinjaAPI(
 errors.install(api)
 for module in (messages, gateways, tokens, stats, health, dlr):
     api.add_router("/", module.router)
+api.add_router("/", balance_api.router)  # GET /gateways/{name}/balance, from smsgate.balance
 
 # Last, so it only sees what no route above matched: an unknown path is a JSON 404 like any other error.
 unknown = Router()

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 from django.db import models
+from django.utils import timezone
 
 
 class Token(models.Model):
@@ -36,6 +37,11 @@ class Token(models.Model):
         text = "sg_" + secrets.token_urlsafe(32)
         token = cls.objects.create(name=name, scope=scope, token_hash=cls.digest(text), prefix=text[:10])
         return token, text
+
+    def revoke(self) -> None:
+        """Stop the token working now; revoking again keeps the first date."""
+        Token.objects.filter(pk=self.pk, revoked_at=None).update(revoked_at=timezone.now())
+        self.refresh_from_db(fields=["revoked_at"])
 
 
 class IdempotentRequest(models.Model):

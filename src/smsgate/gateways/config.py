@@ -143,23 +143,23 @@ def _choice(*options: str):
     return check
 
 
-def _number(minimum: float, what: str):
+def _number(minimum: float, maximum: float, what: str):
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"must be a number of {what}, not {value!r}")
-        if value < minimum:
-            raise ValueError(f"must be at least {minimum:g} {what}, not {value:g}")
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be from {minimum:g} to {maximum:g} {what}, not {value:g}")
         return float(value)
 
     return check
 
 
-def _whole(minimum: int):
+def _whole(minimum: int, maximum: int):
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"must be a whole number, not {value!r}")
-        if value < minimum:
-            raise ValueError(f"must be at least {minimum}, not {value}")
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be from {minimum} to {maximum}, not {value}")
         return value
 
     return check
@@ -230,17 +230,17 @@ CHECKS = {
     "success_response": _rule(extraction=False),
     "message_id_path": _rule(extraction=True),
     "failure_response": _rule(extraction=False),
-    "days_to_expire": _number(0, "days"),
+    "days_to_expire": _number(0, 365, "days"),
     "debug": _bool,
-    "timeout": _number(0.1, "seconds"),
+    "timeout": _number(0.1, 300, "seconds"),
     "sender": _sender,
     "resend_on_timeout": _bool,
-    "priority": _whole(-1_000_000),
+    "priority": _whole(-1_000_000, 1_000_000),
     "prefixes": _prefixes,
     "failover": _bool,
-    "rate_limit": _number(0, "messages per second"),
-    "max_in_flight": _whole(0),
-    "max_segments": _whole(0),
+    "rate_limit": _number(0, 10_000, "messages per second"),
+    "max_in_flight": _whole(0, 10_000),
+    "max_segments": _whole(0, 255),
     "unicode": _choice("keep", "transliterate"),
     "balance": clean_balance,
     "dlr": clean_dlr,
