@@ -1,6 +1,6 @@
 from django.urls import path
 
-from smsgate.web.views import account, config, dashboard, logs, testsend
+from smsgate.web.views import account, config, dashboard, logs, testsend, tokens
 
 app_name = "web"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("config/sms/<slug:name>/", config.gateway_edit, name="gateway"),
     path("config/sms/<slug:name>/preview/", config.gateway_preview, name="gateway_preview"),
     path("config/sms/<slug:name>/test/", config.gateway_test, name="gateway_test"),
+    path("config/api-tokens/", tokens.token_list, name="tokens"),
+    path("config/api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("logs/sms/", logs.message_list, name="messages"),
     path("logs/sms/export.csv", logs.message_export, name="export"),
     path("logs/sms/<int:pk>/", logs.message_detail, name="message"),
