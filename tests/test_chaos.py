@@ -210,3 +210,64 @@ def test_workers_ride_out_a_postgresql_restart(fake_gateway, tmp_path):
     assert stats["refs"] == count
     assert stats["duplicates"] <= 2 * CONCURRENCY  # at most what two workers can have in flight
     assert output.count("database unavailable") <= 2  # one line per worker for the outage, not one per retry
+
+
+def test_the_web_server_and_a_worker_under_load_never_hit_database_is_locked(
+    make_gateway, fake_gateway, tmp_path
+):
+    import json
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_routing import free_port
+
+    from smsgate.api.models import Token
+
+    make_gateway()
+    _, token = Token.issue("load", "send")
+    port = free_port()
+    env = subprocess_env(PORT=str(port))
+    web_log = open(tmp_path / "web.log", "w")  # noqa: SIM115 (closed with the process)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "smsgate", "serve", "--workers", "2"],
+        env=env,
+        stdout=web_log,
+        stderr=subprocess.STDOUT,
+    )
+    workers = Workers(1, tmp_path)
+    url = f"http://127.0.0.1:{port}/api/v1/messages"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def post(i: int) -> int:
+        body = json.dumps({"to": "+14155552671", "text": f"load {i}"}).encode()
+        request = urllib.request.Request(
+            url, data=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        )
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def answers() -> bool:
+        try:
+            opener.open(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+        except OSError:
+            return False
+        return True
+
+    count = int(800 * SCALE)
+    try:
+        wait_until(answers, 30, "the web server to answer")
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(post, range(count)))
+        wait_until(lambda: Message.objects.filter(status="sent").count() == count, 60, "every message sent")
+    finally:
+        codes = workers.stop()
+        web.terminate()
+        web.wait(timeout=30)
+    logs = workers.output() + (tmp_path / "web.log").read_text()
+    assert statuses == [202] * count
+    assert codes == [0]
+    assert "database is locked" not in logs
