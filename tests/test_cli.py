@@ -107,8 +107,14 @@ def test_an_exported_file_imports_back_keeping_the_secrets(tmp_path):
 
 
 def test_gateways_list(tmp_path):
-    smsgate("gateways", "import", write(tmp_path, GATEWAY))
-    assert "burst" in smsgate("gateways", "list")
+    smsgate(
+        "gateways",
+        "import",
+        write(tmp_path, [GATEWAY, {**GATEWAY, "name": "au", "prefixes": ["+61"], "priority": 5}]),
+    )
+    first, second = smsgate("gateways", "list").splitlines()
+    assert first.split()[:4] == ["au", "enabled", "5", "+61"]
+    assert second.split()[:4] == ["burst", "enabled", "100", "any"]
 
 
 def test_send_prints_the_id_and_queues(make_gateway):

@@ -51,9 +51,12 @@ class Command(BaseCommand):
             self.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), ending="")
 
     def _list(self, opts):
-        for g in Gateway.objects.all():
+        for g in Gateway.objects.order_by("priority", "name"):
             state = "enabled " if g.enabled else "disabled"
-            self.stdout.write(f"{g.name:20} {state} {g.method:4} {g.content_type:4} {g.url}")
+            serves = ",".join(g.prefixes) or "any"
+            self.stdout.write(
+                f"{g.name:20} {state} {g.priority:>5} {serves:12} {g.method:4} {g.content_type:4} {g.url}"
+            )
 
 
 def _read(file: str):
