@@ -107,7 +107,9 @@ def main() -> int:
         f"Worker RSS (MB) first sample {', '.join(f'{m:.1f}' for m in first)}; last "
         f"{', '.join(f'{m:.1f}' for m in last)}; largest growth {growth:.1f} MB.\n\n"
         "| seconds | " + " | ".join(f"worker {i + 1} RSS MB" for i in range(args.workers)) + " |\n"
-        "|---|" + "---|" * args.workers + "\n"
+        "|---|"
+        + "---|" * args.workers
+        + "\n"
         + "".join(
             f"| {t:.0f} | " + " | ".join(f"{m:.1f}" for m in mem) + " |\n"
             for t, mem in samples[:: max(1, len(samples) // 10)]
