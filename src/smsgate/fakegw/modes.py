@@ -10,6 +10,7 @@ from typing import Any
 
 MODES = frozenset(
     {"ok", "error500", "error200", "rate_limit", "timeout", "reset", "slow", "invalid_number", "random"}
+    | {"hold"}
 )
 # Timeouts are left out of the default mix: one would hold a client for its whole timeout.
 DEFAULT_RANDOM_WEIGHTS = {
@@ -20,8 +21,10 @@ DEFAULT_RANDOM_WEIGHTS = {
     "reset": 5,
     "invalid_number": 5,
 }
-SUCCESS_MODES = frozenset({"ok", "slow"})
-WITHHOLDING_MODES = frozenset({"timeout", "reset", "slow"})
+SUCCESS_MODES = frozenset({"ok", "slow", "hold"})
+# "hold": every send request waits, then all are answered ok once the mode is changed (benchmarks queue a
+# backlog behind it and release it at once).
+WITHHOLDING_MODES = frozenset({"timeout", "reset", "slow", "hold"})
 # Balance requests follow the standing mode (never the script) in these; in any other mode they answer.
 BALANCE_MODES = frozenset({"error500", "timeout", "reset", "slow", "rate_limit"})
 CONFIG_KEYS = frozenset({"mode", "delay", "retry_after", "script", "random_weights", "seed", "balance"})

@@ -48,9 +48,11 @@ class State:
         self.max_records = max_records
         self.stopping = False
         self._sleepers: set[asyncio.Future[bool]] = set()
+        self._held: asyncio.Event | None = None
         self.reset()
 
     def reset(self) -> None:
+        self.release_held()
         self.config = ModeConfig()
         self.records: list[dict[str, Any]] = []
         self.seq = 0
@@ -58,6 +60,9 @@ class State:
         self.by_mode: dict[str, int] = {}
         self.ok_by_ref: dict[str, int] = {}
         self.duplicates = 0
+        # When the first and the last successful answer went out: benchmarks time arrivals here.
+        self.first_ok_at: float | None = None
+        self.last_ok_at: float | None = None
         self.balance_requests = 0
         self.last_balance_request: dict[str, Any] | None = None
 
@@ -108,12 +113,15 @@ class State:
         if record["mode"] not in SUCCESS_MODES:
             return
         self.answered_ok += 1
+        self.last_ok_at = time.time()
+        if self.first_ok_at is None:
+            self.first_ok_at = self.last_ok_at
         if ref := record["ref"]:
             seen = self.ok_by_ref.get(ref, 0)
             self.ok_by_ref[ref] = seen + 1
             self.duplicates += seen > 0
 
-    def stats(self, with_refs: bool = False) -> dict[str, Any]:
+    def stats(self, with_refs: bool = False, with_times: bool = False) -> dict[str, Any]:
         stats = {
             "total": self.seq,
             "answered_ok": self.answered_ok,
@@ -128,6 +136,8 @@ class State:
         }
         if with_refs:
             stats["ref_counts"] = dict(self.ok_by_ref)
+        if with_times:
+            stats["first_ok_at"], stats["last_ok_at"] = self.first_ok_at, self.last_ok_at
         return stats
 
     async def pause(self, seconds: float) -> bool:
@@ -144,7 +154,19 @@ class State:
             timer.cancel()
             self._sleepers.discard(waiter)
 
+    async def hold(self) -> None:
+        """Wait until the "hold" mode ends (release_held)."""
+        if self._held is None:
+            self._held = asyncio.Event()
+        await self._held.wait()
+
+    def release_held(self) -> None:
+        if self._held is not None:
+            self._held.set()
+            self._held = None
+
     def wake_all(self) -> None:
+        self.release_held()
         self.stopping = True
         for waiter in list(self._sleepers):
             _resolve(waiter, False)
@@ -188,6 +210,9 @@ def _abort(request: web.Request) -> None:
 async def _withhold(request: web.Request, state: State, mode: str) -> bool:
     """Play the modes that hold the answer back; True when the request got none and the connection is gone."""
     if mode not in WITHHOLDING_MODES:
+        return False
+    if mode == "hold":
+        await state.hold()
         return False
     if mode == "slow" and await state.pause(state.config.delay):
         return False
@@ -264,6 +289,8 @@ async def _set_mode(request: web.Request) -> web.Response:
         state.config = ModeConfig.from_json(json.loads(await request.read() or b"{}"))
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    if state.config.mode != "hold":
+        state.release_held()
     return web.json_response(state.config.as_json())
 
 
@@ -280,7 +307,11 @@ async def _received(request: web.Request) -> web.Response:
 
 
 async def _stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE].stats(with_refs=request.query.get("refs") in ("1", "true")))
+    yes = ("1", "true")
+    stats = request.app[STATE].stats(
+        with_refs=request.query.get("refs") in yes, with_times=request.query.get("times") in yes
+    )
+    return web.json_response(stats)
 
 
 async def _reset(request: web.Request) -> web.Response:

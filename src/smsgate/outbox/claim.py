@@ -54,6 +54,14 @@ def claim_due(worker: str, limit: int) -> list[Message]:
     return messages
 
 
+def newly_due(since) -> bool:
+    """Whether a message became due after `since` (the last claim): one read of the due_queued index, cheap
+    enough for an idle worker to make every few tens of milliseconds. Messages that were already due then
+    (their gateway paused, say) don't count, so they cannot make the worker spin."""
+    now = timezone.now()
+    return Message.objects.filter(_due(now), next_attempt_at__gt=since).exists()
+
+
 def _due(now) -> Q:
     return Q(status=Message.Status.QUEUED, next_attempt_at__lte=now, expires_at__gt=now)
 
