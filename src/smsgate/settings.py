@@ -127,6 +127,9 @@ def _sqlite(path: Path | str) -> dict:
             "timeout": 30,
         },
         "TEST": {"NAME": str(SMSGATE_HOME / "test.sqlite3")},
+        # Kept open between requests: opening one (and its PRAGMAs) cost every API request time.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 

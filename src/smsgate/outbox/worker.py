@@ -28,6 +28,11 @@ IDLE_POLL_SECONDS = 0.5  # new messages are picked up within a second
 # Between full claims an idle worker looks this often for newly due messages (one indexed read), so a
 # message sent to an idle worker leaves within tens of milliseconds rather than a quarter second on average.
 DUE_CHECK_SECONDS = 0.02
+# A busy worker claims again once this share of its slots is free (or BATCH_WAIT_SECONDS have passed with
+# results to record), rather than after each answer: one claim and one record transaction per batch, not
+# per message. Half keeps the other half of the requests in flight while the claim runs.
+REFILL_SHARE = 0.5
+BATCH_WAIT_SECONDS = 0.05
 EXPIRY_SECONDS = 1.0  # how late past its expiry a waiting message may be marked error
 MAX_DB_BACKOFF_SECONDS = 30.0
 
@@ -121,20 +126,26 @@ class Worker:
                 raise
 
     async def _wait(self, *, busy: bool) -> None:
-        """Sleep until a request finishes, a slot frees, or the poll interval passes."""
-        if busy and len(self.inflight) < self.concurrency:
+        """Sleep until enough slots are free for a batch, results wait to be recorded, or the poll passes."""
+        refill = max(1, int(self.concurrency * REFILL_SHARE))
+        if busy and self.concurrency - len(self.inflight) >= refill:
             await asyncio.sleep(0)  # more may be due right away: claim again soon
             return
         if not self.inflight:
             await self._wait_idle()
             return
-        timeout = IDLE_POLL_SECONDS
-        waiters = [asyncio.ensure_future(self.stopping.wait())]
-        if self.inflight:
-            waiters += list(self.inflight)
-            timeout = 0.05 if self.finished else IDLE_POLL_SECONDS
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        waiters[0].cancel()
+        started = time.monotonic()
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            while self.inflight and self.concurrency - len(self.inflight) < refill:
+                limit = BATCH_WAIT_SECONDS if self.finished else IDLE_POLL_SECONDS
+                left = started + limit - time.monotonic()
+                if left <= 0 or stopping.done():
+                    return
+                waiters = [stopping, *self.inflight]
+                await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
 
     async def _wait_idle(self) -> None:
         """Until the poll interval passes, stop() is called, or a message becomes due."""
