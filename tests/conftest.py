@@ -1,5 +1,6 @@
 import asyncio
 import os
+import socket
 import time
 
 import pytest
@@ -88,3 +89,10 @@ def bulk_enqueue(count: int, **fields) -> list[int]:
         ]
         ids += [m.pk for m in Message.objects.bulk_create(batch)]
     return ids
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

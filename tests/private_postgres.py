@@ -3,11 +3,12 @@
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from conftest import free_port
 
 
 def _bin(name: str) -> str:
@@ -15,12 +16,6 @@ def _bin(name: str) -> str:
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is not installed (/usr/lib/postgresql/*/bin)")
     return found[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrivatePostgres:
@@ -60,7 +55,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    server = PrivatePostgres(data_dir, _free_port())
+    server = PrivatePostgres(data_dir, free_port())
     subprocess.run(
         [*as_user, _bin("initdb"), "-D", data_dir, "-A", "trust", "-U", "postgres", "--no-sync"],
         check=True,

@@ -4,7 +4,6 @@
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ from io import StringIO
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import SECRET, run_worker
+from conftest import SECRET, free_port, run_worker
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -43,12 +42,6 @@ class Inbox:
 
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for m in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def use_smtp(settings, port: int) -> None:

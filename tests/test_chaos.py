@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import bulk_enqueue, subprocess_env
+from conftest import bulk_enqueue, free_port, subprocess_env
 
 from smsgate.outbox.models import Attempt, Message
 
@@ -219,8 +219,6 @@ def test_the_web_server_and_a_worker_under_load_never_hit_database_is_locked(
     import urllib.error
     import urllib.request
     from concurrent.futures import ThreadPoolExecutor
-
-    from test_routing import free_port
 
     from smsgate.api.models import Token
 

@@ -1,14 +1,13 @@
 """Several gateways: routing by prefix, failover, the circuit breaker, shared rate limits, segment rules."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from contextlib import ExitStack
 
 import pytest
-from conftest import bulk_enqueue, run_worker
+from conftest import bulk_enqueue, free_port, run_worker
 from fake_gateway_fixture import FakeGateway, running_fake_gateway
 from test_chaos import Workers, wait_until
 
@@ -35,12 +34,6 @@ def gateway(name: str, url: str = "http://127.0.0.1:9/send", **fields) -> Gatewa
         **fields,
     }
     return save_gateway(data)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -23,16 +23,19 @@ SUCCESS_REFRESH = timedelta(seconds=5)
 
 
 def states_for(gateways: dict[int, Gateway], *, lock: bool) -> dict[int, GatewayState]:
-    """The state row of each gateway, created when missing; locked FOR UPDATE when `lock`."""
-    missing = set(gateways) - set(
-        GatewayState.objects.filter(gateway_id__in=gateways).values_list("gateway_id", flat=True)
-    )
-    if missing:
-        GatewayState.objects.bulk_create([GatewayState(gateway_id=g) for g in missing], ignore_conflicts=True)
+    """The state row of each gateway, created when missing; locked FOR UPDATE when `lock`.
+
+    One query on the claim and record paths; only a gateway's first use adds an insert and a second read.
+    """
     rows = GatewayState.objects.filter(gateway_id__in=gateways)
     if lock:
         rows = rows.select_for_update()
-    return {s.gateway_id: s for s in rows}
+    states = {s.gateway_id: s for s in rows}
+    missing = set(gateways) - set(states)
+    if missing:
+        GatewayState.objects.bulk_create([GatewayState(gateway_id=g) for g in missing], ignore_conflicts=True)
+        states = {s.gateway_id: s for s in rows.all()}
+    return states
 
 
 def is_blocked(gateway: Gateway, state: GatewayState, now: datetime) -> bool:
