@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import SECRET, run_worker, subprocess_env
+from conftest import SECRET, bulk_enqueue, run_worker, subprocess_env
 from django.utils import timezone
 
 from smsgate.gateways.models import SiteSettings
@@ -201,3 +202,44 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(make_gateway, fake_gate
     assert worker.returncode == 0, output
     statuses = set(Message.objects.filter(pk__in=ids).values_list("status", flat=True))
     assert statuses == {"sent"}
+
+
+def test_a_claim_opens_one_pending_attempt_per_message_matched_by_id(make_gateway, monkeypatch):
+    # The attempts of a claim are one INSERT … RETURNING per chunk, matched to messages by position:
+    # small chunks here, so the matching is checked across several statements.
+    monkeypatch.setattr("smsgate.outbox.rows.INSERT_BATCH", 7)
+    gateway = make_gateway()
+    ids = bulk_enqueue(30)
+
+    claimed = claim_due("w1", 50)
+
+    assert sorted(m.pk for m in claimed) == sorted(ids)
+    assert {m.status for m in claimed} == {"sending"}
+    for message in claimed:
+        stored = Attempt.objects.get(pk=message.attempt.pk)
+        assert stored.message_id == message.pk
+        assert (stored.gateway_name, stored.worker, stored.outcome) == (gateway.name, "w1", "pending")
+        assert message.gateway == gateway
+    rows = Message.objects.filter(pk__in=ids)
+    assert {(m.status, m.claimed_by) for m in rows} == {("sending", "w1")}
+    assert all(m.lease_until is not None for m in rows)
+
+
+def test_the_worker_logs_a_count_per_batch_and_a_line_with_the_reason_per_failure(
+    make_gateway, fake_gateway, caplog
+):
+    make_gateway()
+    caplog.set_level("INFO", logger="smsgate.worker")
+    fake_gateway.set_mode(mode="error500")
+    failing = enqueue(NewMessage(to="+61491570156", text="fails")).pk
+    run_worker(lambda: Attempt.objects.filter(message_id=failing, outcome="failed").exists())
+    fake_gateway.set_mode(mode="ok")
+    sent = [enqueue(NewMessage(to="+61491570156", text=f"ok {i}")).pk for i in range(3)]
+    run_worker(finished(*sent))
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "smsgate.worker"]
+    assert not [line for line in lines if "outcome=sent" in line]
+    failure = [line for line in lines if f"message={failing} " in line]
+    assert len(failure) == 1 and "outcome=failed reason=" in failure[0] and "500" in failure[0]
+    counts = [re.search(r"recorded (\d+) attempts: (\d+) sent", line) for line in lines]
+    assert sum(int(m.group(2)) for m in counts if m) == 3

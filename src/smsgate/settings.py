@@ -188,8 +188,8 @@ LOGGING = {
     },
 }
 
-SMSGATE_WORKER_CONCURRENCY = envint("SMSGATE_WORKER_CONCURRENCY", 50)
-SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 100)
+SMSGATE_WORKER_CONCURRENCY = envint("SMSGATE_WORKER_CONCURRENCY", 200)
+SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 200)
 # A claim lasts the gateway's timeout plus this margin; a worker's heartbeat extends its claims every
 # SMSGATE_HEARTBEAT_SECONDS. A killed worker's messages are retaken once the margin has passed.
 SMSGATE_LEASE_MARGIN_SECONDS = envfloat("SMSGATE_LEASE_MARGIN_SECONDS", 60)

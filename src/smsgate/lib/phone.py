@@ -1,5 +1,7 @@
 """Phone numbers: anything a person types → E.164, and the forms gateways ask for."""
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, ValidationResult
 from phonenumbers.geodata.locale import LOCALE_DATA
@@ -33,13 +35,20 @@ def normalise(raw: str, default_region: str) -> str:
 
 def phone_digits(e164: str) -> str:
     """The number without its plus: "+61412345678" → "61412345678"."""
-    return phonenumbers.format_number(_parse(e164, None), PhoneNumberFormat.E164).removeprefix("+")
+    # Called for every message sent, on numbers normalise() already made: checking the shape is enough.
+    if not _E164.fullmatch(e164 or ""):
+        _parse(e164, None)  # raises with the reason when it is not a number at all
+        raise PhoneError(f"{e164!r} is not in E.164 form (+<country code><number>)")
+    return e164[1:]
 
 
 def phone_national(e164: str) -> str:
     """The national form, national prefix included, digits only: "+61412345678" → "0412345678"."""
     national = phonenumbers.format_number(_parse(e164, None), PhoneNumberFormat.NATIONAL)
     return "".join(c for c in national if c.isdigit())
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def _parse(raw: str, region: str | None) -> PhoneNumber:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from smsgate.balance.schedule import paused_gateway_ids
 from smsgate.gateways.models import Gateway, GatewayState, SiteSettings
 from smsgate.outbox.models import Attempt, Message
+from smsgate.outbox.rows import insert_rows
 from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
 
 
@@ -106,21 +107,28 @@ def claim_message(worker: str, message_id: int) -> Message | None:
 
 def _take(ids: list[int], worker: str, gateways: dict[int, Gateway], now) -> list[Message]:
     """Switch locked rows to `sending` under a lease and open a pending attempt for each."""
-    lease = lease_length(list(gateways.values()))
-    Message.objects.filter(pk__in=ids).update(
-        status=Message.Status.SENDING, claimed_by=worker, lease_until=now + lease
-    )
-    messages = list(Message.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
-    attempts = Attempt.objects.bulk_create(
-        [
-            Attempt(message=m, gateway_name=gateways[m.gateway_id].name, worker=worker, started_at=now)
-            for m in messages
-        ]
-    )
+    lease_until = now + lease_length(list(gateways.values()))
+    messages = sorted(_switch_to_sending(ids, worker, lease_until), key=lambda m: (m.next_attempt_at, m.pk))
+    template = Attempt(worker=worker, started_at=now)
+    opened = [(m.pk, gateways[m.gateway_id].name) for m in messages]
+    attempts = insert_rows(Attempt, template, ["message", "gateway_name"], opened)
     for message, attempt in zip(messages, attempts, strict=True):
         message.gateway = gateways[message.gateway_id]
         message.attempt = attempt
     return messages
+
+
+def _switch_to_sending(ids: list[int], worker: str, lease_until) -> list[Message]:
+    """UPDATE … RETURNING: the switch and the read of the claimed rows in one statement."""
+    quote = connection.ops.quote_name
+    meta = Message._meta
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET status = %s, claimed_by = %s, lease_until = %s "
+        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
+        f"RETURNING {', '.join(quote(f.column) for f in meta.concrete_fields)}"
+    )
+    lease = connection.ops.adapt_datetimefield_value(lease_until)
+    return list(Message.objects.raw(sql, [Message.Status.SENDING, worker, lease, *ids]))
 
 
 DUE, ABANDONED = "due", "abandoned"

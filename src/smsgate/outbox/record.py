@@ -2,8 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
 from smsgate.gateways.models import Gateway
@@ -11,6 +10,7 @@ from smsgate.gateways.routing import serving
 from smsgate.outbox.deliver import Result
 from smsgate.outbox.models import Attempt, Message
 from smsgate.outbox.retry import retry_delay
+from smsgate.outbox.rows import update_rows
 from smsgate.outbox.throttle import failover_target, note_outcomes, states_for
 
 ATTEMPT_FIELDS = [
@@ -59,26 +59,6 @@ def record_results(worker: str, results: list[Result]) -> None:
         routes = Routes(now) if any(r.message.gateway.failover for r in results) else None
         messages = [_advance(r, now, routes) for r in results if r.message.pk in ours]
         update_rows(Message, messages, MESSAGE_FIELDS)
-
-
-def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
-    """What QuerySet.bulk_update does, as one UPDATE … WHERE id = %s run with executemany.
-
-    bulk_update builds one CASE WHEN per field with a branch per row: for a batch of results that statement
-    took 62% of a draining worker's time (bench/RESULTS.md); executemany reuses one small prepared statement.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-    params = [
-        [c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns] + [row.pk] for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def _requeue_deferred(results: list[Result], ours: set[int]) -> list[Result]:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
@@ -124,6 +125,10 @@ class Worker:
             except DatabaseError:
                 self.finished[:0] = batch  # kept, and recorded once the database answers again
                 raise
+            outcomes = Counter(result.verdict.outcome for result in batch)
+            log.info(
+                "recorded %s attempts: %s", len(batch), ", ".join(f"{n} {o}" for o, n in outcomes.items())
+            )
 
     async def _wait(self, *, busy: bool) -> None:
         """Sleep until enough slots are free for a batch, results wait to be recorded, or the poll passes."""
