@@ -292,6 +292,8 @@ def _secrets_view(secrets: Mapping[str, object], masked: bool) -> _Secrets:
 
 def _render(field: str, place: str, source: str, context: Mapping[str, Any], masked: bool) -> str:
     try:
+        if "{" not in source and "%" not in source:  # no placeholder, tag or alias: the same every time
+            return _render_constant(place, masked, source)
         return _compile(place, masked, source).render(context)
     except Exception as error:
         # Templates are the administrator's code and fail as code does ({{ 1/0 }}, {{ 'a' + 1 }}); the
@@ -314,6 +316,11 @@ def _reason(error: Exception) -> str:
 @functools.lru_cache(maxsize=512)
 def _compile(place: str, masked: bool, source: str) -> Template:
     return _environment(place, masked).from_string(_expand_aliases(source))
+
+
+@functools.lru_cache(maxsize=512)
+def _render_constant(place: str, masked: bool, source: str) -> str:
+    return _compile(place, masked, source).render({})
 
 
 def _expand_aliases(source: str) -> str:

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from smsgate.gateways.models import Gateway
@@ -48,17 +48,27 @@ def record_results(worker: str, results: list[Result]) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        ours = set(
-            Message.objects.filter(
-                pk__in=[r.message.pk for r in results], status=Message.Status.SENDING, claimed_by=worker
-            ).values_list("pk", flat=True)
-        )
+        ours = _still_ours(worker, [r.message.pk for r in results])
         results = _requeue_deferred(results, ours)
         update_rows(Attempt, [_fill_attempt(r) for r in results], ATTEMPT_FIELDS)
         note_outcomes(results, now)
         routes = Routes(now) if any(r.message.gateway.failover for r in results) else None
         messages = [_advance(r, now, routes) for r in results if r.message.pk in ours]
         update_rows(Message, messages, MESSAGE_FIELDS)
+
+
+def _still_ours(worker: str, ids: list[int]) -> set[int]:
+    """The messages this worker still holds (another may have retaken one whose lease ran out).
+
+    Plain SQL: the ORM spent longer building this IN list of a whole batch than the database ran it."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sql = (
+        f"SELECT id FROM {table} WHERE status = %s AND claimed_by = %s "
+        f"AND id IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Message.Status.SENDING, worker, *ids])
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def _requeue_deferred(results: list[Result], ours: set[int]) -> list[Result]:
