@@ -8,6 +8,7 @@ from ninja.security.http import HttpAuthBase
 
 from smsgate.api.errors import ApiError
 from smsgate.api.models import Token
+from smsgate.gateways import snapshot
 
 # Recording every use would write on every request; a minute is precise enough for "last used".
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -43,7 +44,9 @@ class TokenAuth(HttpAuthBase):
 def find_token(text: str) -> Token:
     if len(text) > MAX_TOKEN_LENGTH or not text.isprintable():
         raise ApiError(401, "Authorization", "is not a token smsgate issued")
-    token = Token.objects.filter(token_hash=Token.digest(text)).first()
+    digest = Token.digest(text)
+    # Kept for a second (a revoked token stops within it); unknown ones are not, so guesses cannot fill it.
+    token = snapshot.cached(("token", digest), lambda: Token.objects.filter(token_hash=digest).first())
     if token is None:
         raise ApiError(
             401, "Authorization", "is not a token smsgate knows (mistyped, or from another install)"

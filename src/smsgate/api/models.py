@@ -4,6 +4,8 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
+from smsgate.gateways import snapshot
+
 
 class Token(models.Model):
     """An API token. Only its SHA-256 is stored; the token itself is shown once, when created."""
@@ -41,6 +43,7 @@ class Token(models.Model):
     def revoke(self) -> None:
         """Stop the token working now; revoking again keeps the first date."""
         Token.objects.filter(pk=self.pk, revoked_at=None).update(revoked_at=timezone.now())
+        snapshot.forget()  # update() sends no signal; this process must refuse the token from now on
         self.refresh_from_db(fields=["revoked_at"])
 
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from smsgate.api.errors import ApiError, pydantic_errors
 from smsgate.api.models import IdempotentRequest, Token
 from smsgate.api.schemas import MessageIn
-from smsgate.gateways.models import SiteSettings
+from smsgate.gateways import snapshot
 from smsgate.outbox.enqueue import InvalidMessage, NewMessage, Router, build_message
 from smsgate.outbox.models import Message
 
@@ -36,7 +36,7 @@ def send(body: MessageIn, token: Token, key: str | None) -> tuple[Message, bool]
         existing = _keyed(token, key)
         if existing is not None:
             return _replay(existing, body, key), False
-    message = build_message(new_message(body), SiteSettings.load().default_region)
+    message = build_message(new_message(body), snapshot.site().default_region)
     message.token = token
     message.idempotency_key = key
     try:
@@ -79,7 +79,7 @@ class BulkItem:
 
 def send_bulk(items: list[dict], token: Token) -> list[BulkItem]:
     """Validate every item, then queue the valid ones in one transaction; invalid ones get their errors."""
-    region = SiteSettings.load().default_region
+    region = snapshot.site().default_region
     router = Router()
     results = [_build(index, item, region, router) for index, item in enumerate(items)]
     valid = [r.message for r in results if r.message is not None]

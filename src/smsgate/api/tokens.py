@@ -47,7 +47,7 @@ def create_token(request: HttpRequest, body: TokenIn):
     "/tokens/{id}",
     response={204: None, **responses(401, 403, 404, 422)},
     summary="Revoke a token",
-    description="It stops working at once; it stays in the list, with the time it was revoked.",
+    description="It stops working within a second; it stays in the list, with the time it was revoked.",
 )
 def revoke_token(request: HttpRequest, id: TokenId):
     token = Token.objects.filter(pk=id).first()

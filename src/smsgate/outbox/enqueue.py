@@ -6,7 +6,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from smsgate.gateways.models import Gateway, SiteSettings
+from smsgate.gateways import snapshot
+from smsgate.gateways.models import Gateway
 from smsgate.gateways.routing import serving
 from smsgate.lib.phone import PhoneError, normalise
 from smsgate.lib.segments import encoding_and_segments
@@ -37,10 +38,10 @@ class NewMessage:
 
 
 class Router:
-    """Finds each new message's gateway; reads the gateways once, so a bulk of 10,000 makes one query."""
+    """Finds each new message's gateway, from the gateways as read at most a second ago (see snapshot)."""
 
     def __init__(self) -> None:
-        self.by_name = {g.name: g for g in Gateway.objects.all()}
+        self.by_name = snapshot.gateways()
         self.enabled = [g for g in self.by_name.values() if g.enabled]
 
     def choose(self, name: str | None, phone: str) -> Gateway:
@@ -98,7 +99,7 @@ def build_message(new: NewMessage, default_region: str, router: Router | None = 
 
 def enqueue(new: NewMessage) -> Message:
     """Validate and store one message; it is committed before this returns."""
-    message = build_message(new, SiteSettings.load().default_region)
+    message = build_message(new, snapshot.site().default_region)
     with transaction.atomic():
         message.save()
     return message

@@ -3,6 +3,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from smsgate.settings import envint
+
 
 def bind_address() -> str:
     return f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -12,13 +14,20 @@ class Command(BaseCommand):
     help = "Serve the web app and API with gunicorn on HOST:PORT (default 127.0.0.1:8000)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument("--workers", type=int, default=envint("WEB_CONCURRENCY", 2))
+        parser.add_argument("--threads", type=int, default=envint("WEB_THREADS", 2))
 
     def handle(self, *args, **opts):
+        # Threads keep client connections alive (a sync worker closes each one after a single answer), and
+        # one waits on the database while another parses. Two per worker measured best: with four, more
+        # threads queue for SQLite's one write lock, and a writer that finds it taken sleeps for
+        # milliseconds (SQLite's busy handler) rather than being woken when it is free.
         argv = [
             sys.executable, "-m", "gunicorn", "smsgate.wsgi:application",
             "--bind", bind_address(),
             "--workers", str(opts["workers"]),
+            "--worker-class", "gthread",
+            "--threads", str(opts["threads"]),
             "--access-logfile", "-",
         ]  # fmt: skip
         os.execv(sys.executable, argv)

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         create.add_argument("--scope", required=True, choices=Token.Scope.values)
         lst = sub.add_parser("list", help="every token, with when it was last used")
         lst.add_argument("--json", action="store_true")
-        rev = sub.add_parser("revoke", help="stop a token working at once")
+        rev = sub.add_parser("revoke", help="stop a token working (servers notice within a second)")
         rev.add_argument("token", help="its id, or its name when that is unique among live tokens")
 
     def handle(self, *args, **opts):
