@@ -9,6 +9,7 @@ import socket
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import aiohttp
 from django.conf import settings
@@ -33,6 +34,10 @@ DUE_CHECK_SECONDS = 0.02
 # results to record), rather than after each answer: one claim and one record transaction per batch, not
 # per message. Half keeps the other half of the requests in flight while the claim runs.
 REFILL_SHARE = 0.5
+# A sender stamps a message due when it builds it and commits a moment later (later still when it waits for
+# SQLite's write lock): one committed just after a claim can be stamped just before it. Looking this far back
+# finds it; at worst a message held back (a paused gateway's) costs a few extra claims.
+COMMIT_LAG = timedelta(seconds=1)
 BATCH_WAIT_SECONDS = 0.05
 EXPIRY_SECONDS = 1.0  # how late past its expiry a waiting message may be marked error
 MAX_DB_BACKOFF_SECONDS = 30.0
@@ -55,6 +60,7 @@ class Worker:
         # through this one thread, keeping one connection per worker.
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
         self.sent = 0
+        self.backlog = False
         self.last_claim_at = timezone.now()
 
     async def db(self, fn, *args):
@@ -105,11 +111,13 @@ class Worker:
         if free <= 0:
             return 0
         self.last_claim_at = timezone.now()
-        messages = await self.db(claim_due, self.name, min(free, settings.SMSGATE_CLAIM_BATCH))
+        asked = min(free, settings.SMSGATE_CLAIM_BATCH)
+        messages = await self.db(claim_due, self.name, asked)
         for message in messages:
             task = asyncio.create_task(deliver(self._session(message.gateway), message))
             self.inflight.add(task)
             task.add_done_callback(self._done)
+        self.backlog = len(messages) == asked  # a full batch: more are probably due
         return len(messages)
 
     def _done(self, task: asyncio.Task) -> None:
@@ -131,10 +139,15 @@ class Worker:
             )
 
     async def _wait(self, *, busy: bool) -> None:
-        """Sleep until enough slots are free for a batch, results wait to be recorded, or the poll passes."""
+        """Sleep until a claim is worth making: half the slots free while a backlog waits, results to record
+        (at most BATCH_WAIT_SECONDS), or, once the queue was emptied, time for new messages to arrive.
+
+        Claiming again at once after a claim that emptied the queue would take messages one at a time as
+        they arrive (a stream): a claim transaction per message instead of one per DUE_CHECK_SECONDS.
+        """
         refill = max(1, int(self.concurrency * REFILL_SHARE))
-        if busy and self.concurrency - len(self.inflight) >= refill:
-            await asyncio.sleep(0)  # more may be due right away: claim again soon
+        if busy and self.backlog and self.concurrency - len(self.inflight) >= refill:
+            await asyncio.sleep(0)  # more are due right away: claim again soon
             return
         if not self.inflight:
             await self._wait_idle()
@@ -142,8 +155,10 @@ class Worker:
         started = time.monotonic()
         stopping = asyncio.ensure_future(self.stopping.wait())
         try:
-            while self.inflight and self.concurrency - len(self.inflight) < refill:
+            while self.inflight and (not self.backlog or self.concurrency - len(self.inflight) < refill):
                 limit = BATCH_WAIT_SECONDS if self.finished else IDLE_POLL_SECONDS
+                if not self.backlog:
+                    limit = min(limit, DUE_CHECK_SECONDS)
                 left = started + limit - time.monotonic()
                 if left <= 0 or stopping.done():
                     return
@@ -159,7 +174,7 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=DUE_CHECK_SECONDS)
             try:
-                if await self.db(newly_due, self.last_claim_at):
+                if await self.db(newly_due, self.last_claim_at - COMMIT_LAG):
                     return
             except DatabaseError:
                 return  # the claim meets the outage too, and backs off
