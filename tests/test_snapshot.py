@@ -6,6 +6,7 @@ import time
 
 import pytest
 from conftest import subprocess_env
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from test_api_support import api, assert_error, tokens  # noqa: F401
@@ -83,6 +84,13 @@ def test_what_a_transaction_read_is_not_kept_for_others(make_gateway):
         assert "uncommitted" in snapshot.gateways()  # this transaction sees its own write
         transaction.set_rollback(True)
     assert list(snapshot.gateways()) == ["fake"]
+
+
+def test_a_flush_clears_what_is_kept(make_gateway):
+    make_gateway()
+    assert list(snapshot.gateways()) == ["fake"]
+    call_command("flush", interactive=False, verbosity=0)
+    assert snapshot.gateways() == {}
 
 
 def test_unknown_tokens_are_not_kept(api):  # noqa: F811

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from smsgate.gateways.models import Gateway, SiteSettings
 
@@ -66,3 +66,5 @@ def site() -> SiteSettings:
 for model in (Gateway, SiteSettings, "api.Token"):
     post_save.connect(forget, sender=model, dispatch_uid=f"snapshot-save-{model}")
     post_delete.connect(forget, sender=model, dispatch_uid=f"snapshot-delete-{model}")
+# `migrate` and `flush` (which the test suite runs after each test) rewrite tables without model signals.
+post_migrate.connect(forget, dispatch_uid="snapshot-migrate")
