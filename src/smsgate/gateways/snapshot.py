@@ -5,10 +5,9 @@ request. A change saved in this process clears everything at once (the model sig
 `forget()` for writes that bypass signals); a change saved by another process (the CLI, another gunicorn
 worker) is seen within MAX_AGE_SECONDS.
 
-Why an age limit and not a version stamp checked per request: the stamp costs a round trip per request
-(small on SQLite, ~100 µs on PostgreSQL), and a stamp that every writer bumps, `QuerySet.update()` and
-other processes included, needs triggers in both databases. A second of staleness is the same promise
-other queues make for configuration and well inside what an operator notices.
+Why an age limit and not a version stamp checked per request: the stamp costs a query per request (a
+network round trip on PostgreSQL), and a stamp that every writer bumps, `QuerySet.update()` and other
+processes included, needs triggers in both databases. An operator does not notice a second.
 """
 
 import time
