@@ -7,9 +7,10 @@ import time
 import pytest
 from conftest import subprocess_env
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from test_api_support import api, assert_error, tokens  # noqa: F401
+from test_api_support import api, assert_error, inproc, tokens  # noqa: F401
 
 from smsgate.api.models import Token
 from smsgate.gateways import snapshot
@@ -18,6 +19,16 @@ from smsgate.gateways.models import Gateway, SiteSettings
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SMS = {"to": "+61491570156", "text": "hi"}
+
+
+def test_a_send_with_the_configuration_in_memory_makes_one_query(inproc, make_gateway):  # noqa: F811
+    make_gateway()
+    SiteSettings.load()  # created on first use, which clears what is kept
+    assert inproc.post("messages", SMS).status == 202
+    with CaptureQueriesContext(connection) as queries:
+        assert inproc.post("messages", SMS).status == 202
+    statements = [q["sql"].split()[0] for q in queries]
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["INSERT"]
 
 
 def test_a_gateway_saved_in_this_process_is_used_at_once(api, make_gateway):  # noqa: F811
