@@ -114,13 +114,13 @@ def render(meta: dict, results: list[dict]) -> str:
         "fake gateway. Drain: N already queued (smsgate: bulk API with the workers stopped, then the workers "
         "start; "
         "Kannel: submitted while the fake gateway holds every request, then released), first → last arrival. "
-        "smsgate runs as `make run` runs it: `smsgate serve` (gunicorn, 2 sync workers) + `smsgate worker`.",
+        "smsgate runs as `make run` runs it: `smsgate serve` (gunicorn, 2 gthread workers × 4 threads) + "
+        "`smsgate worker` (200 requests in flight).",
         "",
-        "The full run repeats each 5,000-message run twice and adds 50,000-message streams (Kannel, ceiling) "
-        "and drains (all), the 1M history and 100k messages for worker memory (SQLite). `BENCH_QUICK=1` runs "
-        "N = 2,000 once, history up to 100k and 10k messages for memory. smsgate's 50,000 stream is left out "
-        "of both: its web process takes single submits at ~150/s, so it would take 6-8 minutes per "
-        "configuration and say nothing the 5,000 runs do not. Profiles and the changes they led to: "
+        "The full run repeats each 5,000-message run twice and adds 50,000-message streams (Kannel, ceiling, "
+        "smsgate with one worker) and drains, the 1M history and 100k messages for worker memory (SQLite). "
+        "`BENCH_QUICK=1` runs N = 2,000 once, history up to 100k and 10k messages for memory. "
+        "Profiles and the changes they led to: "
         "[PROFILE.md](PROFILE.md).",
         "",
         "## Headline",

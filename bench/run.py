@@ -29,7 +29,7 @@ from smsgate_proc import Smsgate
 HERE = Path(__file__).resolve().parent
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 N = 2_000 if QUICK else 5_000
-BIG_N = 50_000  # full run only: Kannel and ceiling streams, smsgate drains (its stream would take ~8 min)
+BIG_N = 50_000  # full run only: Kannel and ceiling streams; smsgate streams and drains with one worker
 SLOW_N = 1_000 if QUICK else 2_000
 SLOW_DELAY = 0.02
 MEMORY_N = 10_000 if QUICK else 100_000  # full run: SQLite only (PostgreSQL: RSS after its 50k drain)
@@ -148,8 +148,8 @@ def bench_smsgate(fake: FakeGateway, work: Path, db: str, workers: int, env: dic
         sg.start_web()
         sg.start_workers(workers)
         time.sleep(2)  # the workers' Django start-up is not part of a stream
-        for _ in range(REPEATS):
-            note({"what": "stream", "who": who, **stream(fake, sg.submitter(), N)})
+        for size in [N] * REPEATS + ([BIG_N] if not QUICK and workers == 1 and not env else []):
+            note({"what": "stream", "who": who, **stream(fake, sg.submitter(), size)})
         for size in [N] * REPEATS + ([BIG_N] if not QUICK and workers == 1 else []):
             note({"what": "drain", "who": who, **smsgate_drain(fake, sg, size, workers)})
         note({"what": "slow stream", "who": who, **stream(fake, sg.submitter(), SLOW_N, SLOW_DELAY)})

@@ -207,7 +207,7 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(make_gateway, fake_gate
 def test_a_claim_opens_one_pending_attempt_per_message_matched_by_id(make_gateway, monkeypatch):
     # The attempts of a claim are one INSERT … RETURNING per chunk, matched to messages by position:
     # small chunks here, so the matching is checked across several statements.
-    monkeypatch.setattr("smsgate.outbox.rows.INSERT_BATCH", 7)
+    monkeypatch.setattr("smsgate.outbox.rows.ROWS_PER_STATEMENT", 7)
     gateway = make_gateway()
     ids = bulk_enqueue(30)
 

@@ -58,8 +58,8 @@ def insert_rows(model: type[Model], template: Model, varying: list[str], values:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
     instances = []
-    for start in range(0, len(values), INSERT_BATCH):
-        chunk, params = values[start : start + INSERT_BATCH], []
+    for start in range(0, len(values), ROWS_PER_STATEMENT):
+        chunk, params = values[start : start + ROWS_PER_STATEMENT], []
         for value in chunk:
             for field, p, v in zip(changing, prepare, value, strict=True):
                 prepared[field.attname] = p(v)
@@ -79,4 +79,4 @@ def insert_rows(model: type[Model], template: Model, varying: list[str], values:
     return instances
 
 
-INSERT_BATCH = 500  # rows per statement: well under both databases' limit on parameters
+ROWS_PER_STATEMENT = 500  # rows per statement: well under both databases' limit on parameters
