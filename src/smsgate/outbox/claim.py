@@ -11,7 +11,7 @@ from django.utils import timezone
 from smsgate.balance.schedule import paused_gateway_ids
 from smsgate.gateways.models import Gateway, GatewayState, SiteSettings
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import insert_rows
+from smsgate.outbox.rows import insert_rows, placeholders
 from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
 
 
@@ -124,7 +124,7 @@ def _switch_to_sending(ids: list[int], worker: str, lease_until) -> list[Message
     meta = Message._meta
     sql = (
         f"UPDATE {quote(meta.db_table)} SET status = %s, claimed_by = %s, lease_until = %s "
-        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
+        f"WHERE {quote(meta.pk.column)} IN ({placeholders(len(ids))}) "
         f"RETURNING {', '.join(quote(f.column) for f in meta.concrete_fields)}"
     )
     lease = connection.ops.adapt_datetimefield_value(lease_until)
@@ -150,7 +150,7 @@ def _sqlite_ids(kind: str, now, gateway_ids: list[int] | None, limit: int, since
         condition += f" AND {order} > %s"
         params.append(at(since))
     if gateway_ids is not None:
-        condition += f" AND gateway_id IN ({', '.join(['%s'] * len(gateway_ids))})"
+        condition += f" AND gateway_id IN ({placeholders(len(gateway_ids))})"
         params += gateway_ids
     table = connection.ops.quote_name(Message._meta.db_table)
     sql = (

@@ -10,7 +10,7 @@ from smsgate.gateways.routing import serving
 from smsgate.outbox.deliver import Result
 from smsgate.outbox.models import Attempt, Message
 from smsgate.outbox.retry import retry_delay
-from smsgate.outbox.rows import update_rows
+from smsgate.outbox.rows import placeholders, update_rows
 from smsgate.outbox.throttle import failover_target, note_outcomes, states_for
 
 ATTEMPT_FIELDS = [
@@ -62,10 +62,7 @@ def _still_ours(worker: str, ids: list[int]) -> set[int]:
 
     Plain SQL: the ORM spent longer building this IN list of a whole batch than the database ran it."""
     table = connection.ops.quote_name(Message._meta.db_table)
-    sql = (
-        f"SELECT id FROM {table} WHERE status = %s AND claimed_by = %s "
-        f"AND id IN ({', '.join(['%s'] * len(ids))})"
-    )
+    sql = f"SELECT id FROM {table} WHERE status = %s AND claimed_by = %s AND id IN ({placeholders(len(ids))})"
     with connection.cursor() as cursor:
         cursor.execute(sql, [Message.Status.SENDING, worker, *ids])
         return {pk for (pk,) in cursor.fetchall()}

@@ -30,6 +30,11 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
         cursor.executemany(sql, params)
 
 
+def placeholders(count: int) -> str:
+    """ "%s, %s, …": the parameters of an IN list or a VALUES row."""
+    return ", ".join(["%s"] * count)
+
+
 def _prepared(field):
     """field.get_db_prep_save, remembering the last value: a batch shares its timestamps, and preparing a
     datetime for SQLite (time zone, then text) was the costliest part of building the parameters."""
@@ -55,7 +60,7 @@ def insert_rows(model: type[Model], template: Model, varying: list[str], values:
     prepare = [_prepared(f) for f in changing]
     prepared = {f.attname: _prepared(f)(getattr(template, f.attname)) for f in fields}
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = f"({placeholders(len(fields))})"
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
     instances = []
     for start in range(0, len(values), ROWS_PER_STATEMENT):

@@ -59,7 +59,6 @@ class Worker:
         # Django's ORM is synchronous and its connection belongs to a thread: all database work goes
         # through this one thread, keeping one connection per worker.
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
-        self.sent = 0
         self.backlog = False
         self.last_claim_at = timezone.now()
 
@@ -99,7 +98,7 @@ class Worker:
                     continue
                 if drain and not claimed and not self.inflight:
                     break
-                await self._wait(busy=claimed > 0)
+                await self._wait()
         finally:
             await self._finish_inflight()
             await self._close()
@@ -138,7 +137,7 @@ class Worker:
                 "recorded %s attempts: %s", len(batch), ", ".join(f"{n} {o}" for o, n in outcomes.items())
             )
 
-    async def _wait(self, *, busy: bool) -> None:
+    async def _wait(self) -> None:
         """Sleep until a claim is worth making: half the slots free while a backlog waits, results to record
         (at most BATCH_WAIT_SECONDS), or, once the queue was emptied, time for new messages to arrive.
 
@@ -146,7 +145,7 @@ class Worker:
         they arrive (a stream): a claim transaction per message instead of one per DUE_CHECK_SECONDS.
         """
         refill = max(1, int(self.concurrency * REFILL_SHARE))
-        if busy and self.backlog and self.concurrency - len(self.inflight) >= refill:
+        if self.backlog and self.concurrency - len(self.inflight) >= refill:
             await asyncio.sleep(0)  # more are due right away: claim again soon
             return
         if not self.inflight:
