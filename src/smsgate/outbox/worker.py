@@ -133,8 +133,9 @@ class Worker:
                 self.finished[:0] = batch  # kept, and recorded once the database answers again
                 raise
             outcomes = Counter(result.verdict.outcome for result in batch)
+            noun = "attempt" if len(batch) == 1 else "attempts"
             log.info(
-                "recorded %s attempts: %s", len(batch), ", ".join(f"{n} {o}" for o, n in outcomes.items())
+                "recorded %s %s: %s", len(batch), noun, ", ".join(f"{n} {o}" for o, n in outcomes.items())
             )
 
     async def _wait(self) -> None:
