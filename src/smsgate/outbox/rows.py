@@ -58,7 +58,8 @@ def insert_rows(model: type[Model], template: Model, varying: list[str], values:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     changing = [meta.get_field(name) for name in varying]
     prepare = [_prepared(f) for f in changing]
-    prepared = {f.attname: _prepared(f)(getattr(template, f.attname)) for f in fields}
+    shared = {f.attname: getattr(template, f.attname) for f in fields}
+    prepared = {f.attname: _prepared(f)(shared[f.attname]) for f in fields}
     quote = connection.ops.quote_name
     row = f"({placeholders(len(fields))})"
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -76,9 +77,8 @@ def insert_rows(model: type[Model], template: Model, varying: list[str], values:
         # A single INSERT returns its ids in the order of its VALUES on both databases (bulk_create relies
         # on it too).
         for value, pk in zip(chunk, ids, strict=True):
-            instance = model(pk=pk, **{f.attname: getattr(template, f.attname) for f in fields})
-            for field, v in zip(changing, value, strict=True):
-                setattr(instance, field.attname, v)
+            own = {f.attname: v for f, v in zip(changing, value, strict=True)}
+            instance = model(pk=pk, **(shared | own))
             instance._state.adding = False
             instances.append(instance)
     return instances

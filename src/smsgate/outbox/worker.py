@@ -30,14 +30,14 @@ IDLE_POLL_SECONDS = 0.5  # new messages are picked up within a second
 # Between full claims an idle worker looks this often for newly due messages (one indexed read), so a
 # message sent to an idle worker leaves within tens of milliseconds rather than a quarter second on average.
 DUE_CHECK_SECONDS = 0.02
-# A busy worker claims again once this share of its slots is free (or BATCH_WAIT_SECONDS have passed with
-# results to record), rather than after each answer: one claim and one record transaction per batch, not
-# per message. Half keeps the other half of the requests in flight while the claim runs.
-REFILL_SHARE = 0.5
 # A sender stamps a message due when it builds it and commits a moment later (later still when it waits for
 # SQLite's write lock): one committed just after a claim can be stamped just before it. Looking this far back
 # finds it; at worst a message held back (a paused gateway's) costs a few extra claims.
 COMMIT_LAG = timedelta(seconds=1)
+# A busy worker claims again once this share of its slots is free (or BATCH_WAIT_SECONDS have passed with
+# results to record), rather than after each answer: one claim and one record transaction per batch, not
+# per message. Half keeps the other half of the requests in flight while the claim runs.
+REFILL_SHARE = 0.5
 BATCH_WAIT_SECONDS = 0.05
 EXPIRY_SECONDS = 1.0  # how late past its expiry a waiting message may be marked error
 MAX_DB_BACKOFF_SECONDS = 30.0
