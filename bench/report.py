@@ -114,7 +114,8 @@ def render(meta: dict, results: list[dict]) -> str:
         "fake gateway. Drain: N already queued (smsgate: bulk API with the workers stopped, then the workers "
         "start; "
         "Kannel: submitted while the fake gateway holds every request, then released), first → last arrival. "
-        "smsgate runs as `make run` runs it: `smsgate serve` (gunicorn, 2 gthread workers × 4 threads) + "
+        "smsgate runs as `make run` runs it: `smsgate serve` (gunicorn, one uvicorn worker process; single "
+        "sends queued together by the send intake, docs/architecture.md) + "
         "`smsgate worker` (200 requests in flight).",
         "",
         "The full run repeats each 5,000-message run twice and adds 50,000-message streams (Kannel, ceiling, "

@@ -1,9 +1,13 @@
 import asyncio
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
+import uvicorn
+from django.conf import settings as django_settings
 from django.db import connection
 from fake_gateway_fixture import fake_gateway  # noqa: F401  (the bundled fake gateway on loopback)
 
@@ -13,6 +17,10 @@ from smsgate.outbox.enqueue import NewMessage, build_message
 from smsgate.outbox.models import Message
 from smsgate.outbox.worker import Worker
 
+# Static files straight from the apps' folders (Django's live server did the same), not from the copy
+# `smsgate init` collects: read when the app is first loaded, so set before any test loads it.
+django_settings.WHITENOISE_USE_FINDERS = True
+
 SECRET = "s3cr3t-Key+/="  # characters that change under URL, form and base64 encoding
 
 
@@ -20,6 +28,30 @@ SECRET = "s3cr3t-Key+/="  # characters that change under URL, form and base64 en
 def fast_retries(settings):
     settings.SMSGATE_FIRST_RETRY_SECONDS = 0.05
     settings.SMSGATE_MAX_RETRY_SECONDS = 0.2
+
+
+@pytest.fixture
+def served(transactional_db, monkeypatch) -> Iterator[str]:
+    """The app as `smsgate serve` runs it (smsgate.asgi: the send intake, Django in a pool of threads) on a
+    loopback port, in a thread of this process; its base URL."""
+    from smsgate.asgi import application
+
+    # As Django's own live server does: no connection outlives a request, so none is left open on the
+    # test database when it is flushed or dropped (the intake closes its own when the server stops).
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(application, log_config=None, log_level="warning", lifespan="on")  # Django logs
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    listener.close()
 
 
 @pytest.fixture

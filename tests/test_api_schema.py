@@ -61,10 +61,10 @@ def test_the_api_keeps_its_openapi_promises(case, world):
 
 
 @pytest.fixture
-def live(live_server):
+def live(served):
     from test_api_support import Api
 
-    return Api(live_server.url)
+    return Api(served)
 
 
 def test_the_document_and_the_docs_page_need_no_token(live, transactional_db):

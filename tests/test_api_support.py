@@ -1,7 +1,8 @@
 """Shared by the test_api_* files: an HTTP client for the running app, and tokens of each scope.
 
-`api` talks to pytest-django's live_server over real HTTP (urllib, no proxy); `inproc` drives the same
-views through Django's test Client, for the few tests that must share the test's database connection.
+`api` talks over real HTTP (urllib, no proxy) to the app as `smsgate serve` runs it (`served`); `inproc`
+drives the same views through Django's test Client, for the few tests that must share the test's database
+connection.
 """
 
 import json
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from smsgate.api.models import Token
 
@@ -22,7 +24,7 @@ _MISSING = object()
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: CaseInsensitiveMapping  # servers differ in how they spell header names
     body: bytes
     _parsed: Any = field(default=_MISSING, repr=False)
 
@@ -70,9 +72,11 @@ class Api:
             request.add_header(name, value)
         try:
             with _opener.open(request, timeout=60) as response:
-                return Answer(response.status, dict(response.headers), response.read())
+                return Answer(
+                    response.status, CaseInsensitiveMapping(dict(response.headers)), response.read()
+                )
         except urllib.error.HTTPError as e:
-            return Answer(e.code, dict(e.headers), e.read())
+            return Answer(e.code, CaseInsensitiveMapping(dict(e.headers)), e.read())
 
     def get(self, path: str, **kw) -> Answer:
         return self.call("GET", path, **kw)
@@ -105,7 +109,7 @@ class InProcessApi(Api):
         response = self.client.generic(
             method, self.url(path), data=data, content_type=content_type, headers=all_headers
         )
-        return Answer(response.status_code, dict(response.headers), response.content)
+        return Answer(response.status_code, CaseInsensitiveMapping(dict(response.headers)), response.content)
 
 
 @dataclass
@@ -127,9 +131,9 @@ def tokens(transactional_db) -> Tokens:
 
 
 @pytest.fixture
-def api(live_server, tokens) -> Api:
+def api(served, tokens) -> Api:
     """Over real HTTP, as an admin token; .as_token(tokens.send) for another."""
-    return Api(live_server.url, tokens.admin)
+    return Api(served, tokens.admin)
 
 
 @pytest.fixture

@@ -117,11 +117,11 @@ def log_in(page: Page, base: str, name: str, screenshot: bool = False) -> None:
 
 
 def test_an_administrator_sets_up_a_preset_gateway_and_sends(
-    browser, page, live_server, fake_gateway, django_user_model
+    browser, page, served, fake_gateway, django_user_model
 ):
     django_user_model.objects.create_superuser("ada", password=PASSWORD)
     SiteSettings.objects.update_or_create(pk=1, defaults={"default_region": "AU"})
-    base = live_server.url
+    base = served
     text = f"Hello from the browser {uuid.uuid4().hex[:8]}"
 
     def configure(page: Page) -> None:
@@ -226,11 +226,11 @@ def test_an_administrator_sets_up_a_preset_gateway_and_sends(
 
 
 def test_an_operator_is_refused_the_config_page_but_may_test_send(
-    browser, page, live_server, make_gateway, django_user_model
+    browser, page, served, make_gateway, django_user_model
 ):
     django_user_model.objects.create_user("otto", password=PASSWORD)
     make_gateway(name="burstsms")
-    base = live_server.url
+    base = served
 
     def steps(page: Page) -> None:
         log_in(page, base, "otto")
@@ -281,9 +281,9 @@ COUNTER_CASES = [
 ]
 
 
-def test_the_live_counter_agrees_with_python(browser, page, live_server, django_user_model):
+def test_the_live_counter_agrees_with_python(browser, page, served, django_user_model):
     django_user_model.objects.create_user("otto", password=PASSWORD)
-    base = live_server.url
+    base = served
 
     def count(page: Page) -> list:
         log_in(page, base, "otto")
@@ -299,7 +299,7 @@ def test_the_live_counter_agrees_with_python(browser, page, live_server, django_
 
 
 def test_the_dashboard_draws_30_days_and_counts_live(
-    browser, page, live_server, fake_gateway, make_gateway, django_user_model
+    browser, page, served, fake_gateway, make_gateway, django_user_model
 ):
     django_user_model.objects.create_superuser("ada", password=PASSWORD)
     make_gateway(name="burstsms")
@@ -307,7 +307,7 @@ def test_the_dashboard_draws_30_days_and_counts_live(
     _seed_history(days=30)
     now = timezone.now()
     WorkerHeartbeat.objects.create(worker="worker-1", started_at=now, last_seen=now)
-    base = live_server.url
+    base = served
 
     def look(page: Page) -> None:
         page.clock.install()

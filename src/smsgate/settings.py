@@ -185,6 +185,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "smsgate": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        # `smsgate serve`'s access log: one line per request, stamped like every other line.
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

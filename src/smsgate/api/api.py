@@ -21,11 +21,14 @@ input.
 """
 
 
-class StrictJson(Parser):
+def strict_json(body: bytes):
     """JSON as the RFC has it: NaN and Infinity (which Python's parser accepts) are refused."""
+    return json.loads(body, parse_constant=_refuse_constant)
 
+
+class StrictJson(Parser):
     def parse_body(self, request):
-        return json.loads(request.body, parse_constant=_refuse_constant)
+        return strict_json(request.body)
 
 
 def _refuse_constant(name: str):

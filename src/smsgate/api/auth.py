@@ -25,7 +25,11 @@ class TokenAuth(HttpAuthBase):
         self.scopes = scopes
 
     def __call__(self, request: HttpRequest) -> Token:
-        scheme, _, text = request.headers.get("Authorization", "").strip().partition(" ")
+        return self.check(request.headers.get("Authorization", ""))
+
+    def check(self, authorization: str) -> Token:
+        """The token an Authorization header names, if it may do this; else ApiError 401 or 403."""
+        scheme, _, text = authorization.strip().partition(" ")
         if not scheme:
             raise ApiError(401, "Authorization", "is missing; send Authorization: Bearer <token>")
         text = text.strip()

@@ -11,8 +11,7 @@ from smsgate.api.schemas import MessageIn
 from smsgate.gateways import snapshot
 from smsgate.outbox.enqueue import InvalidMessage, NewMessage, Router, build_message
 from smsgate.outbox.models import Message
-
-BULK_BATCH = 500
+from smsgate.outbox.rows import insert_instances
 
 
 def new_message(body: MessageIn) -> NewMessage:
@@ -79,15 +78,24 @@ class BulkItem:
 
 def send_bulk(items: list[dict], token: Token) -> list[BulkItem]:
     """Validate every item, then queue the valid ones in one transaction; invalid ones get their errors."""
+    results = build_bulk(items)
+    with transaction.atomic():
+        insert([r.message for r in results if r.message is not None], token)
+    return results
+
+
+def build_bulk(items: list) -> list[BulkItem]:
+    """Each item validated and built, nothing written: its unsaved message, or the errors naming fields."""
     region = snapshot.site().default_region
     router = Router()
-    results = [_build(index, item, region, router) for index, item in enumerate(items)]
-    valid = [r.message for r in results if r.message is not None]
-    for message in valid:
+    return [_build(index, item, region, router) for index, item in enumerate(items)]
+
+
+def insert(messages: list[Message], token: Token) -> None:
+    """Queue built messages (inside the caller's transaction)."""
+    for message in messages:
         message.token = token
-    with transaction.atomic():
-        Message.objects.bulk_create(valid, batch_size=BULK_BATCH)
-    return results
+    insert_instances(Message, messages)
 
 
 def _build(index: int, item: dict, region: str, router: Router) -> BulkItem:

@@ -52,36 +52,39 @@ def _prepared(field):
 def insert_rows(model: type[Model], template: Model, varying: list[str], values: list[tuple]) -> list[Model]:
     """Insert one row per tuple in `values`, which hold the `varying` fields; the rest are as in `template`.
 
-    Returns the saved instances, ids set. The fields that do not vary are prepared once for the batch.
+    Returns the saved instances, ids set.
     """
+    shared = {
+        f.attname: getattr(template, f.attname) for f in model._meta.concrete_fields if not f.primary_key
+    }
+    changing = [model._meta.get_field(name).attname for name in varying]
+    instances = [model(**(shared | dict(zip(changing, value, strict=True)))) for value in values]
+    insert_instances(model, instances)
+    return instances
+
+
+def insert_instances(model: type[Model], instances: list[Model]) -> None:
+    """What bulk_create does for new rows, as one INSERT … RETURNING id per ROWS_PER_STATEMENT rows; sets
+    the ids. A value shared by neighbouring rows (a batch's timestamps, its gateway) is prepared once."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    changing = [meta.get_field(name) for name in varying]
-    prepare = [_prepared(f) for f in changing]
-    shared = {f.attname: getattr(template, f.attname) for f in fields}
-    prepared = {f.attname: _prepared(f)(shared[f.attname]) for f in fields}
+    columns = [(f.attname, _prepared(f)) for f in fields]
     quote = connection.ops.quote_name
     row = f"({placeholders(len(fields))})"
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-    instances = []
-    for start in range(0, len(values), ROWS_PER_STATEMENT):
-        chunk, params = values[start : start + ROWS_PER_STATEMENT], []
-        for value in chunk:
-            for field, p, v in zip(changing, prepare, value, strict=True):
-                prepared[field.attname] = p(v)
-            params += [prepared[f.attname] for f in fields]
+    for start in range(0, len(instances), ROWS_PER_STATEMENT):
+        chunk = instances[start : start + ROWS_PER_STATEMENT]
+        params = [prepare(getattr(instance, name)) for instance in chunk for name, prepare in columns]
         sql = f"{insert}{', '.join([row] * len(chunk))} RETURNING {quote(meta.pk.column)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             ids = [pk for (pk,) in cursor.fetchall()]
         # A single INSERT returns its ids in the order of its VALUES on both databases (bulk_create relies
         # on it too).
-        for value, pk in zip(chunk, ids, strict=True):
-            own = {f.attname: v for f, v in zip(changing, value, strict=True)}
-            instance = model(pk=pk, **(shared | own))
+        for instance, pk in zip(chunk, ids, strict=True):
+            instance.pk = pk
             instance._state.adding = False
-            instances.append(instance)
-    return instances
+            instance._state.db = DEFAULT_DB_ALIAS
 
 
 ROWS_PER_STATEMENT = 500  # rows per statement: well under both databases' limit on parameters

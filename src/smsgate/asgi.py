@@ -1,0 +1,18 @@
+"""The application `smsgate serve` runs: single sends through the intake, every other request to Django.
+
+Django runs as the WSGI application it always was, in a pool of WEB_THREADS threads (a2wsgi), so its views,
+middleware and database connections behave as under a threaded WSGI server; only `POST /api/v1/messages` is
+seen first by `api.intake` (docs/decisions.md, "Single sends through an ASGI intake").
+"""
+
+from smsgate.wsgi import application as django_application  # first: it sets Django up
+
+# isort: split
+from a2wsgi import WSGIMiddleware
+
+from smsgate.api.intake import SendIntake
+from smsgate.settings import envint
+
+THREADS = envint("WEB_THREADS", 8)
+
+application = SendIntake(WSGIMiddleware(django_application, workers=THREADS))
