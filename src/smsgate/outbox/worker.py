@@ -155,10 +155,13 @@ class Worker:
         started = time.monotonic()
         stopping = asyncio.ensure_future(self.stopping.wait())
         try:
-            while self.inflight and (not self.backlog or self.concurrency - len(self.inflight) < refill):
-                limit = BATCH_WAIT_SECONDS if self.finished else IDLE_POLL_SECONDS
+            # After a claim that emptied the queue the next one comes DUE_CHECK_SECONDS later even when every
+            # answer is back sooner: a stream is claimed in batches, not a message or two per answer.
+            while not self.backlog or (self.inflight and self.concurrency - len(self.inflight) < refill):
                 if not self.backlog:
-                    limit = min(limit, DUE_CHECK_SECONDS)
+                    limit = DUE_CHECK_SECONDS
+                else:
+                    limit = BATCH_WAIT_SECONDS if self.finished else IDLE_POLL_SECONDS
                 left = started + limit - time.monotonic()
                 if left <= 0 or stopping.done():
                     return
