@@ -106,6 +106,7 @@ def render(meta: dict, results: list[dict]) -> str:
         f"Load average (1/5/15 min) at start {meta['load_at_start']}, at end {meta['load_at_end']} "
         "(the machine is shared with other test runs).",
         f"Python {meta['python']}, Django {meta['django']}, aiohttp {meta['aiohttp']}, "
+        f"uvicorn {meta.get('uvicorn', '?')}, "
         f"Kannel {meta['kannel']}, "
         f"PostgreSQL {meta['postgresql']}, SQLite {meta['sqlite']} "
         f"(synchronous={meta['sqlite_synchronous']}).",

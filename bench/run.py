@@ -23,6 +23,7 @@ from pathlib import Path
 
 import aiohttp
 import kannel
+import uvicorn
 from procs import FakeGateway, load_average, percentile, rss_mb, run, submit_all, submit_paced
 from smsgate_proc import Smsgate
 
@@ -235,6 +236,7 @@ def versions() -> dict:
         "python": platform.python_version(),
         "django": django.get_version(),
         "aiohttp": aiohttp.__version__,
+        "uvicorn": uvicorn.__version__,
         "kannel": kannel.version(),
         "postgresql": pg,
         "sqlite": sqlite3.sqlite_version,
