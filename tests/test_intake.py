@@ -57,14 +57,16 @@ class Batches:
 
 
 def send_together(api, bodies: list, batches: Batches) -> list:  # noqa: F811
-    """POST each body at once from its own thread, while the first waits: all but it land in one batch."""
+    """POST each body at once from its own thread, while the first waits: all but it land in one batch.
+    `api` is one client for all, or a list with one per body."""
     from smsgate.asgi import application
 
     batches.hold()
     answers = [None] * len(bodies)
+    clients = api if isinstance(api, list) else [api] * len(bodies)
 
     def post(i: int) -> None:
-        answers[i] = api.post("messages", bodies[i])
+        answers[i] = clients[i].post("messages", bodies[i])
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(len(bodies))]
     threads[0].start()
@@ -135,14 +137,27 @@ def test_what_it_does_not_queue_the_view_answers(api, inproc, tokens, gateway, t
     assert not Message.objects.exists()
 
 
-def test_in_one_batch_the_valid_sends_are_queued_and_the_invalid_refused(api, tokens, gateway, monkeypatch):  # noqa: F811
+def test_in_one_batch_the_valid_sends_are_queued_and_the_refused_answered_alone(
+    api,  # noqa: F811
+    tokens,  # noqa: F811
+    gateway,
+    monkeypatch,
+    caplog,
+):
     batches = Batches(monkeypatch)
-    bodies = [SMS, SMS, {**SMS, "to": "12"}, SMS, {**SMS, "text": ""}]
-    answers = send_together(api.as_token(tokens.send), bodies, batches)
-    assert batches.sizes == [1, 4]
-    assert [a.status for a in answers] == [202, 202, 422, 202, 422]
-    assert answers[2].json()["detail"][0]["field"] == "to"
-    assert answers[4].json()["detail"][0]["field"] == "text"
+    sender = api.as_token(tokens.send)
+    clients = [sender, sender, sender, api.as_token(None), sender, api.as_token("sg_nonsense"), sender]
+    bodies = [SMS, SMS, {**SMS, "to": "12"}, SMS, SMS, SMS, {**SMS, "text": ""}]
+    answers = send_together(clients, bodies, batches)
+    assert batches.sizes == [1, 6]
+    assert [a.status for a in answers] == [202, 202, 422, 401, 202, 401, 422]
+    assert [a.json()["detail"][0]["field"] for a in answers if a.status != 202] == [
+        "to",
+        "Authorization",
+        "Authorization",
+        "text",
+    ]
+    assert "failed" not in caplog.text  # the refusals cost only themselves, not the batch
     assert sorted(a.json()["id"] for a in answers if a.status == 202) == sorted(
         Message.objects.values_list("pk", flat=True)
     )

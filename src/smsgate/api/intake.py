@@ -3,10 +3,11 @@
 Through Django, each single send costs a thread, the middleware, ninja and a commit of its own: about 2 ms of
 CPU, which held a stream of single sends to ~550 a second on two cores (bench/PROFILE.md). Here the web
 server's event loop reads the request and one database thread queues every send that arrived while it
-committed the previous batch (group commit), through the same code the API view uses: `auth.SEND`,
-`sending.send_bulk`, the API's schema and renderer. Anything that is not a plain success (a bad token, an
-invalid body, an Idempotency-Key, a database error) goes to Django untouched, which answers it as the API
-always has, so every refusal is made in one place. A send is answered here only after its batch committed.
+committed the previous batch (group commit), through the same code the API uses: `auth.SEND`,
+`sending.build_bulk` and `insert` (as the bulk API), the API's schema and renderer. Anything that is not a
+plain success (a bad token, an invalid body, an Idempotency-Key, a database error) goes to Django
+untouched, which answers it as the API always has, so every refusal is made in one place. A send is
+answered here only after its batch committed.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class SendIntake:
             return  # the client went away before it finished sending
         if complete:
             body = b"".join(chunks)
-            answer = await self.queue(_header(scope, b"authorization"), body)
+            answer = await self.queue(_header(scope, b"authorization") or "", body)
             if answer is not None:
                 await send({"type": "http.response.start", "status": 202, "headers": _headers(answer)})
                 await send({"type": "http.response.body", "body": answer})
