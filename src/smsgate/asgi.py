@@ -2,7 +2,7 @@
 
 Django runs as the WSGI application it always was, in a pool of WEB_THREADS threads (a2wsgi), so its views,
 middleware and database connections behave as under a threaded WSGI server; only `POST /api/v1/messages` is
-seen first by `api.intake` (docs/decisions.md, "Single sends through an ASGI intake").
+seen first by `api.intake` (why: docs/decisions.md; how: docs/architecture.md).
 """
 
 from smsgate.wsgi import application as django_application  # first: it sets Django up

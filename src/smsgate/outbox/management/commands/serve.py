@@ -20,8 +20,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         # An event loop per process reads the requests (uvicorn, under gunicorn's process management); the
         # single sends are queued together by the intake, everything else runs in Django on WEB_THREADS
-        # threads (smsgate/asgi.py). One process by default: two on SQLite made two writers that queued
-        # on its write lock and halved the rate of single sends (docs/decisions.md).
+        # threads (smsgate/asgi.py). One process by default: one writer and the biggest batches; two were
+        # no faster on either database on 2 cores (docs/decisions.md).
         os.environ["WEB_THREADS"] = str(opts["threads"])
         argv = [
             sys.executable, "-m", "gunicorn", "smsgate.asgi:application",
