@@ -3,14 +3,17 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from conftest import SECRET, bulk_enqueue, run_worker, subprocess_env
+from django.db import connection
 from django.utils import timezone
 
 from smsgate.gateways.models import SiteSettings
+from smsgate.outbox import worker as worker_module
 from smsgate.outbox.claim import claim_due
 from smsgate.outbox.enqueue import NewMessage, enqueue
 from smsgate.outbox.models import Attempt, Message
@@ -180,6 +183,26 @@ def test_new_messages_are_picked_up_within_a_second(make_gateway, fake_gateway):
 
     run_worker(until, timeout=5)
     assert Message.objects.get().status == "sent"
+
+
+def test_on_postgresql_a_queued_message_wakes_an_idle_worker_at_once(make_gateway, fake_gateway, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the worker looks every DUE_CHECK_SECONDS")
+    # Looking for new messages alone would now take five seconds: only the notification can be faster.
+    monkeypatch.setattr(worker_module, "DUE_CHECK_SECONDS", 5.0)
+    monkeypatch.setattr(worker_module, "IDLE_POLL_SECONDS", 30.0)
+    make_gateway()
+    queued_at = []
+
+    def queue_one():  # from another thread, once the worker has found nothing and gone idle
+        enqueue(NewMessage(to="+14155552671", text="wake up"))
+        queued_at.append(time.time())
+        connection.close()
+
+    threading.Timer(0.5, queue_one).start()
+    run_worker(lambda: bool(fake_gateway.received()), timeout=4)
+    (arrival,) = fake_gateway.received()
+    assert arrival["time"] - queued_at[0] < 1.0
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(make_gateway, fake_gateway):

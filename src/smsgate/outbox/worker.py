@@ -23,6 +23,7 @@ from smsgate.outbox.claim import claim_due, expire_overdue, extend_leases, lease
 from smsgate.outbox.deliver import Result, deliver
 from smsgate.outbox.models import WorkerHeartbeat
 from smsgate.outbox.record import record_results
+from smsgate.outbox.wakeup import Wakeups
 
 log = logging.getLogger("smsgate.worker")
 
@@ -61,6 +62,7 @@ class Worker:
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
         self.backlog = False
         self.last_claim_at = timezone.now()
+        self.wakeups = Wakeups()
 
     async def db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.db_thread, fn, *args)
@@ -76,6 +78,7 @@ class Worker:
         attempts = 0
         next_heartbeat = next_expiry = 0.0
         db_failures = 0
+        self.wakeups.start()
         try:
             while not self.stopping.is_set():
                 try:
@@ -100,6 +103,7 @@ class Worker:
                     break
                 await self._wait()
         finally:
+            await self.wakeups.stop()
             await self._finish_inflight()
             await self._close()
         log.info("worker %s stopped after %s attempts", self.name, attempts)
@@ -110,6 +114,7 @@ class Worker:
         if free <= 0:
             return 0
         self.last_claim_at = timezone.now()
+        self.wakeups.event.clear()  # whatever was queued before this claim, it takes
         asked = min(free, settings.SMSGATE_CLAIM_BATCH)
         messages = await self.db(claim_due, self.name, asked)
         for message in messages:
@@ -171,11 +176,16 @@ class Worker:
             stopping.cancel()
 
     async def _wait_idle(self) -> None:
-        """Until the poll interval passes, stop() is called, or a message becomes due."""
+        """Until the poll interval passes, stop() is called, or a message becomes due (or, on PostgreSQL, is
+        announced as queued: outbox/wakeup.py)."""
         deadline = time.monotonic() + IDLE_POLL_SECONDS
         while not self.stopping.is_set() and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=DUE_CHECK_SECONDS)
+            waiters = [asyncio.ensure_future(e.wait()) for e in (self.stopping, self.wakeups.event)]
+            await asyncio.wait(waiters, timeout=DUE_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            if self.wakeups.event.is_set():
+                return
             try:
                 if await self.db(newly_due, self.last_claim_at - COMMIT_LAG):
                     return
