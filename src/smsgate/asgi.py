@@ -9,10 +9,8 @@ from smsgate.wsgi import application as django_application  # first: it sets Dja
 
 # isort: split
 from a2wsgi import WSGIMiddleware
+from django.conf import settings
 
 from smsgate.api.intake import SendIntake
-from smsgate.settings import envint
 
-THREADS = envint("WEB_THREADS", 8)
-
-application = SendIntake(WSGIMiddleware(django_application, workers=THREADS))
+application = SendIntake(WSGIMiddleware(django_application, workers=settings.WEB_THREADS))

@@ -190,6 +190,8 @@ LOGGING = {
     },
 }
 
+# `smsgate serve`: Django's threads in each web process (smsgate/asgi.py); `serve --threads` overrides it.
+WEB_THREADS = envint("WEB_THREADS", 8)
 SMSGATE_WORKER_CONCURRENCY = envint("SMSGATE_WORKER_CONCURRENCY", 200)
 SMSGATE_CLAIM_BATCH = envint("SMSGATE_CLAIM_BATCH", 200)
 # A claim lasts the gateway's timeout plus this margin; a worker's heartbeat extends its claims every
