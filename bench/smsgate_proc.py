@@ -13,7 +13,8 @@ from pathlib import Path
 import aiohttp
 from procs import Proc, free_port, wait_port
 
-PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+# The server the PostgreSQL runs use: bench/run.py starts one of its own unless BENCH_POSTGRES names one.
+PG_SERVER = os.environ.get("BENCH_POSTGRES", "")
 PHONE = "+61491570156"
 
 GATEWAY = """\
@@ -33,9 +34,10 @@ sender: smsgate
 """
 
 
-def _psql(*args: str) -> None:
-    host = PG_SERVER.split("@")[-1].split(":")[0]
-    subprocess.run([*args, "-h", host, "-U", "postgres"], check=True, capture_output=True)
+def psql(sql: str) -> str:
+    """Run one statement on PG_SERVER's maintenance database; its output, unaligned."""
+    argv = ["psql", "-d", f"{PG_SERVER}/postgres", "-tAc", sql]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
 
 class Smsgate:
@@ -55,8 +57,8 @@ class Smsgate:
         self.env.pop("DATABASE_URL", None)
         if db == "postgresql":
             self.pg_name = f"smsgate_bench_{os.getpid()}"
-            _psql("dropdb", "--if-exists", self.pg_name)
-            _psql("createdb", self.pg_name)
+            psql(f"DROP DATABASE IF EXISTS {self.pg_name}")
+            psql(f"CREATE DATABASE {self.pg_name}")
             self.env["DATABASE_URL"] = f"{PG_SERVER}/{self.pg_name}"
         self.web: Proc | None = None
         self.workers: list[Proc] = []
@@ -122,4 +124,4 @@ class Smsgate:
         if self.web is not None:
             self.web.stop()
         if self.db == "postgresql":
-            _psql("dropdb", "--if-exists", self.pg_name)
+            psql(f"DROP DATABASE IF EXISTS {self.pg_name}")

@@ -1,4 +1,8 @@
-"""A PostgreSQL server of the test's own, so a test can restart it without disturbing anything else."""
+"""A PostgreSQL server of our own (initdb in a temporary directory), for a test that restarts it and for the
+benchmarks, which measure PostgreSQL as it ships (autovacuum on) rather than the machine's shared server.
+
+Standard library only: bench/run.py imports it too.
+"""
 
 import glob
 import os
@@ -8,8 +12,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from conftest import free_port
-
 
 def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -18,28 +20,24 @@ def _bin(name: str) -> str:
     return found[-1]
 
 
+def _as_postgres() -> list[str]:
+    # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
 class PrivatePostgres:
-    def __init__(self, data_dir: str, port: int):
-        self.data_dir, self.port = data_dir, port
-        self.url = f"postgres://postgres@127.0.0.1:{port}/smsgate"
+    def __init__(self, data_dir: str, port: int, fsync: bool):
+        self.data_dir, self.port, self.fsync = data_dir, port, fsync
+        self.server_url = f"postgres://postgres@127.0.0.1:{port}"
+        self.url = f"{self.server_url}/smsgate"
 
     def _ctl(self, *args: str) -> None:
-        # PostgreSQL refuses to run as root: run it as the postgres user when we are root.
-        as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1"
+        if not self.fsync:
+            options += " -c fsync=off"
+        log = f"{self.data_dir}/log"
         subprocess.run(
-            [
-                *as_user,
-                _bin("pg_ctl"),
-                "-D",
-                self.data_dir,
-                "-o",
-                options,
-                "-w",
-                "-l",
-                f"{self.data_dir}/log",
-                *args,
-            ],
+            [*_as_postgres(), _bin("pg_ctl"), "-D", self.data_dir, "-o", options, "-w", "-l", log, *args],
             check=True,
             capture_output=True,
         )
@@ -47,24 +45,28 @@ class PrivatePostgres:
     def restart(self) -> None:
         self._ctl("restart", "-m", "fast")
 
+    def version(self) -> str:
+        out = subprocess.run([_bin("postgres"), "--version"], capture_output=True, text=True, check=True)
+        return out.stdout.strip().removeprefix("postgres (PostgreSQL) ")
+
 
 @contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
+def private_postgres(port: int, *, fsync: bool = False) -> Iterator[PrivatePostgres]:
+    """A fresh server on 127.0.0.1:`port` with a database `smsgate`, PostgreSQL's default settings otherwise
+    (fsync off by default: a test's data need not survive a power cut)."""
     data_dir = tempfile.mkdtemp(prefix="smsgate-pg-")
-    as_user = []
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    server = PrivatePostgres(data_dir, free_port())
+    server = PrivatePostgres(data_dir, port, fsync)
     subprocess.run(
-        [*as_user, _bin("initdb"), "-D", data_dir, "-A", "trust", "-U", "postgres", "--no-sync"],
+        [*_as_postgres(), _bin("initdb"), "-D", data_dir, "-A", "trust", "-U", "postgres", "--no-sync"],
         check=True,
         capture_output=True,
     )
     server._ctl("start")
     try:
         subprocess.run(
-            [_bin("createdb"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "smsgate"],
+            [_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "smsgate"],
             check=True,
             capture_output=True,
         )

@@ -180,7 +180,7 @@ def test_workers_ride_out_a_postgresql_restart(fake_gateway, tmp_path):
 
     fake_gateway.set_mode(mode="slow", delay=0.05)
     count = int(3000 * SCALE)
-    with private_postgres() as pg:
+    with private_postgres(free_port()) as pg:
         env = {
             **os.environ,
             "DATABASE_URL": pg.url,
