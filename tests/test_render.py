@@ -424,3 +424,12 @@ def test_validation_names_the_problem(changes: dict, field_name: str, expected: 
     errors = validate_templates(replace(Gw(payload='{"to": "{{ phone }}"}'), **changes))
     assert list(errors) == [field_name]
     assert errors[field_name].startswith(expected)
+
+
+def test_jinja_globals_still_work_in_templates() -> None:
+    # Templates are compiled once with their globals flattened to a dict (gateways/render.py _compile).
+    payload = (
+        '{"parts": [{% for i in range(segments) %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}]}'
+    )
+    body = render_request(Gw(payload=payload), {**context(), "segments": 3}).body
+    assert json.loads(body) == {"parts": [0, 1, 2]}

@@ -12,7 +12,7 @@ from conftest import SECRET, bulk_enqueue, run_worker, subprocess_env
 from django.db import connection
 from django.utils import timezone
 
-from smsgate.gateways.models import SiteSettings
+from smsgate.gateways.models import Gateway, SiteSettings
 from smsgate.outbox import worker as worker_module
 from smsgate.outbox.claim import claim_due
 from smsgate.outbox.enqueue import NewMessage, enqueue
@@ -266,3 +266,19 @@ def test_the_worker_logs_a_count_per_batch_and_a_line_with_the_reason_per_failur
     assert len(failure) == 1 and "outcome=failed reason=" in failure[0] and "500" in failure[0]
     counts = [re.search(r"recorded (\d+) attempts?: (\d+) sent", line) for line in lines]
     assert sum(int(m.group(2)) for m in counts if m) == 3
+
+
+def test_phone_national_is_filled_only_for_gateways_that_use_it():
+    from smsgate.outbox.deliver import message_context
+
+    asks = Gateway(name="asks", url="https://x.example/send", payload='{"to": "{{ phone_national }}"}')
+    plain = Gateway(name="plain", url="https://x.example/send", payload='{"to": "{{ phone }}"}')
+    header = Gateway(
+        name="header", url="https://x.example/", payload="", headers=["X-To: {{ phone_national }}"]
+    )
+    contexts = {}
+    for gateway in (asks, plain, header):
+        message = Message(phone="+14155550123", text="hi")
+        message.gateway = gateway
+        contexts[gateway.name] = message_context(message)["phone_national"]
+    assert contexts == {"asks": "4155550123", "plain": "", "header": "4155550123"}
