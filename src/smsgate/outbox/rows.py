@@ -10,24 +10,47 @@ from django.db.models import Model
 
 
 def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
-    """What QuerySet.bulk_update does, as one UPDATE … WHERE id = %s run with executemany.
+    """What QuerySet.bulk_update does: on SQLite one UPDATE … WHERE id = %s run with executemany, on
+    PostgreSQL one UPDATE … FROM UNNEST(arrays).
 
     bulk_update builds one CASE WHEN per field with a branch per row: for a batch of results that statement
-    took 62% of a draining worker's time; executemany reuses one small prepared statement.
+    took 62% of a draining worker's time; these statements stay the same size whatever the batch.
     """
     if not rows:
         return
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
     prepare = [_prepared(c) for c in columns]
+    if connection.vendor == "postgresql":
+        # One statement with an array per column: psycopg runs executemany as one statement per row, each
+        # with its own Python bookkeeping (a sixth of a PostgreSQL worker's time, bench/PROFILE.md).
+        assignments = ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
+        arrays = ", ".join(f"(%s)::{_array_type(c)}" for c in [meta.pk, *columns])
+        names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) WHERE {table}.{pk} = v.id"
+        )
+        params = [[row.pk for row in rows]]
+        params += [
+            [p(getattr(row, c.attname)) for row in rows] for c, p in zip(columns, prepare, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"
     params = [
         [p(getattr(row, c.attname)) for c, p in zip(columns, prepare, strict=True)] + [row.pk] for row in rows
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _array_type(field) -> str:
+    """The PostgreSQL array type for a column's values, without a length (varchar[] for varchar(64))."""
+    return field.db_type(connection).split("(")[0] + "[]"
 
 
 def placeholders(count: int) -> str:
@@ -84,8 +107,7 @@ def insert_instances(model: type[Model], instances: list[Model]) -> None:
             # One array per column, as Django's bulk_create does on PostgreSQL: psycopg parses placeholders
             # in Python and caches that only for statements of up to 50 parameters, so a VALUES list was
             # parsed again on every claim (15% of a PostgreSQL worker's time, bench/PROFILE.md).
-            types = [f.db_type(connection).split("(")[0] for f in fields]
-            arrays = ", ".join(f"(%s)::{t}[]" for t in types)
+            arrays = ", ".join(f"(%s)::{_array_type(f)}" for f in fields)
             sql = f"{insert}SELECT * FROM UNNEST({arrays}){returning}"
             params = [[prepare(getattr(instance, name)) for instance in chunk] for name, prepare in columns]
         else:

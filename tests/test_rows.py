@@ -1,0 +1,62 @@
+"""outbox/rows.py writes batches by hand (UNNEST arrays on PostgreSQL, VALUES and executemany on SQLite):
+what it writes must read back through the ORM exactly as Django would have written it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import bulk_enqueue
+
+from smsgate.outbox.models import Attempt, Message
+from smsgate.outbox.rows import insert_rows, update_rows
+
+pytestmark = pytest.mark.django_db
+
+TEXTS = ["plain", "quote \" and ' and \\ backslash", "emoji \U0001f642 and ünïcödé", "{braces} [1, 2]", ""]
+
+
+def test_update_rows_writes_every_value_as_the_orm_reads_it(make_gateway):
+    gateway, other = make_gateway(), make_gateway(name="other")
+    ids = bulk_enqueue(len(TEXTS))
+    messages = list(Message.objects.filter(pk__in=ids).order_by("pk"))
+    when = datetime(2026, 11, 27, 12, 30, 15, 123456, tzinfo=UTC)
+    for i, (message, text) in enumerate(zip(messages, TEXTS, strict=True)):
+        message.gateway = other if i % 2 else gateway
+        message.status = Message.Status.SENT if i % 2 else Message.Status.QUEUED
+        message.last_error = text
+        message.attempts_count = i
+        message.sent_at = when + timedelta(seconds=i) if i % 2 else None
+        message.lease_until = None
+
+    update_rows(
+        Message, messages, ["gateway", "status", "last_error", "attempts_count", "sent_at", "lease_until"]
+    )
+
+    stored = list(Message.objects.filter(pk__in=ids).order_by("pk"))
+    fields = ["gateway_id", "status", "last_error", "attempts_count", "sent_at", "lease_until"]
+    assert [[getattr(m, f) for f in fields] for m in stored] == [
+        [getattr(m, f) for f in fields] for m in messages
+    ]
+
+
+def test_insert_rows_returns_ids_matching_the_rows_and_stores_json(make_gateway):
+    make_gateway()
+    ids = bulk_enqueue(3)
+    template = Attempt(worker="w1", started_at=datetime(2026, 11, 27, tzinfo=UTC), request_headers={})
+    values = [(pk, f"gateway {text}") for pk, text in zip(ids, TEXTS, strict=False)]
+
+    attempts = insert_rows(Attempt, template, ["message", "gateway_name"], values)
+    for attempt, text in zip(attempts, TEXTS, strict=False):
+        attempt.request_headers = {"X-Text": text, "nested": [1, {"a": None}]}
+        attempt.http_status = 200 if "quote" in text else None
+    update_rows(Attempt, attempts, ["request_headers", "http_status"])
+
+    stored = {a.pk: a for a in Attempt.objects.filter(message_id__in=ids)}
+    assert sorted(stored) == sorted(a.pk for a in attempts)
+    for attempt in attempts:
+        row = stored[attempt.pk]
+        assert (row.message_id, row.gateway_name, row.worker) == (
+            attempt.message_id,
+            attempt.gateway_name,
+            "w1",
+        )
+        assert (row.request_headers, row.http_status) == (attempt.request_headers, attempt.http_status)
