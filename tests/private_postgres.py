@@ -45,10 +45,6 @@ class PrivatePostgres:
     def restart(self) -> None:
         self._ctl("restart", "-m", "fast")
 
-    def version(self) -> str:
-        out = subprocess.run([_bin("postgres"), "--version"], capture_output=True, text=True, check=True)
-        return out.stdout.strip().removeprefix("postgres (PostgreSQL) ")
-
 
 @contextmanager
 def private_postgres(port: int, *, fsync: bool = False) -> Iterator[PrivatePostgres]:
