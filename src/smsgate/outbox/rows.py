@@ -5,6 +5,7 @@ bulk_update spent more time composing those statements than the database spent r
 (bench/PROFILE.md). Same rows, same values, same transaction.
 """
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
@@ -27,7 +28,7 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
         # One statement with an array per column: psycopg runs executemany as one statement per row, each
         # with its own Python bookkeeping (a sixth of a PostgreSQL worker's time, bench/PROFILE.md).
         assignments = ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
-        arrays = ", ".join(f"(%s)::{_array_type(c)}" for c in [meta.pk, *columns])
+        arrays = ", ".join(f"(%b)::{_array_type(c)}" for c in [meta.pk, *columns])
         names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
         sql = (
             f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) WHERE {table}.{pk} = v.id"
@@ -36,7 +37,7 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
         params += [
             [p(getattr(row, c.attname)) for row in rows] for c, p in zip(columns, prepare, strict=True)
         ]
-        with connection.cursor() as cursor:
+        with _array_cursor() as cursor:
             cursor.execute(sql, params)
         return
     assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
@@ -46,6 +47,19 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _array_cursor():
+    """On PostgreSQL, a cursor for statements whose parameters are whole columns, written %b: bound on the
+    server, in binary, so psycopg dumps each array in C. Django's own cursors bind on the client side and
+    psycopg then quotes every element as text in Python: most of the time of a PostgreSQL worker's database
+    thread, its bottleneck (bench/PROFILE.md). Wrapped as Django wraps its own cursors, so errors come out as
+    Django's and the query log sees these statements."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
 
 
 def _array_type(field) -> str:
@@ -107,14 +121,16 @@ def insert_instances(model: type[Model], instances: list[Model]) -> None:
             # One array per column, as Django's bulk_create does on PostgreSQL: psycopg parses placeholders
             # in Python and caches that only for statements of up to 50 parameters, so a VALUES list was
             # parsed again on every claim (15% of a PostgreSQL worker's time, bench/PROFILE.md).
-            arrays = ", ".join(f"(%s)::{_array_type(f)}" for f in fields)
+            arrays = ", ".join(f"(%b)::{_array_type(f)}" for f in fields)
             sql = f"{insert}SELECT * FROM UNNEST({arrays}){returning}"
             params = [[prepare(getattr(instance, name)) for instance in chunk] for name, prepare in columns]
+            cursor = _array_cursor()
         else:
             values = ", ".join([f"({placeholders(len(fields))})"] * len(chunk))
             sql = f"{insert}VALUES {values}{returning}"
             params = [prepare(getattr(instance, name)) for instance in chunk for name, prepare in columns]
-        with connection.cursor() as cursor:
+            cursor = connection.cursor()
+        with cursor:
             cursor.execute(sql, params)
             ids = [pk for (pk,) in cursor.fetchall()]
         # A single INSERT returns its ids in the order of its rows on both databases (bulk_create relies
