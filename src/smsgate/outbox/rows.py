@@ -52,7 +52,7 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
 def _array_cursor():
     """On PostgreSQL, a cursor for statements whose parameters are whole columns, written %b: bound on the
     server, in binary, so psycopg dumps each array in C. Django's own cursors bind on the client side and
-    psycopg then quotes every element as text in Python: most of the time of a PostgreSQL worker's database
+    psycopg then quotes every element as text in Python: most of the CPU of a PostgreSQL worker's database
     thread, its bottleneck (bench/PROFILE.md). Wrapped as Django wraps its own cursors, so errors come out as
     Django's and the query log sees these statements."""
     connection.ensure_connection()
