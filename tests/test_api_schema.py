@@ -20,6 +20,9 @@ UNFUZZED = "/api/v1/gateways/{name}/test"
 # templates that render, so a 422 for "to": "0" is the promised answer, not a failure. Everything else is
 # checked, the negative side included: input the document forbids must be refused with a 4xx.
 EXAMPLES = 30
+# The same examples on every run: a negative case can reach the server as valid input (a mutated query value
+# serialised to "to=", a mutated Authorization header replaced by the token below) and then, rarely and at
+# random, fail "schema-violating request accepted" (schemathesis issues 2312, 4600). CI must not flake.
 
 
 @pytest.fixture
@@ -49,6 +52,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application).exc
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
+    derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
