@@ -28,6 +28,10 @@ class Answer:
     body: bytes
     _parsed: Any = field(default=_MISSING, repr=False)
 
+    @classmethod
+    def of(cls, status: int, headers, body: bytes) -> "Answer":
+        return cls(status, CaseInsensitiveMapping(dict(headers)), body)
+
     def json(self) -> Any:
         if self._parsed is _MISSING:
             self._parsed = json.loads(self.body)
@@ -72,11 +76,9 @@ class Api:
             request.add_header(name, value)
         try:
             with _opener.open(request, timeout=60) as response:
-                return Answer(
-                    response.status, CaseInsensitiveMapping(dict(response.headers)), response.read()
-                )
+                return Answer.of(response.status, response.headers, response.read())
         except urllib.error.HTTPError as e:
-            return Answer(e.code, CaseInsensitiveMapping(dict(e.headers)), e.read())
+            return Answer.of(e.code, e.headers, e.read())
 
     def get(self, path: str, **kw) -> Answer:
         return self.call("GET", path, **kw)
@@ -109,7 +111,7 @@ class InProcessApi(Api):
         response = self.client.generic(
             method, self.url(path), data=data, content_type=content_type, headers=all_headers
         )
-        return Answer(response.status_code, CaseInsensitiveMapping(dict(response.headers)), response.content)
+        return Answer.of(response.status_code, response.headers, response.content)
 
 
 @dataclass

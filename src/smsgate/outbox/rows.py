@@ -28,11 +28,9 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
         # One statement with an array per column: psycopg runs executemany as one statement per row, each
         # with its own Python bookkeeping (a sixth of a PostgreSQL worker's time, bench/PROFILE.md).
         assignments = ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
-        arrays = ", ".join(f"(%b)::{_array_type(c)}" for c in [meta.pk, *columns])
         names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
-        sql = (
-            f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) WHERE {table}.{pk} = v.id"
-        )
+        sql = f"UPDATE {table} SET {assignments} FROM {_unnest([meta.pk, *columns])} AS v({names}) "
+        sql += f"WHERE {table}.{pk} = v.id"
         params = [[row.pk for row in rows]]
         params += [
             [p(getattr(row, c.attname)) for row in rows] for c, p in zip(columns, prepare, strict=True)
@@ -62,9 +60,11 @@ def _array_cursor():
     )
 
 
-def _array_type(field) -> str:
-    """The PostgreSQL array type for a column's values, without a length (varchar[] for varchar(64))."""
-    return field.db_type(connection).split("(")[0] + "[]"
+def _unnest(fields) -> str:
+    """UNNEST of one %b array parameter per field, each cast to its column's type without a length
+    (varchar[] for varchar(64))."""
+    arrays = ", ".join(f"(%b)::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+    return f"UNNEST({arrays})"
 
 
 def placeholders(count: int) -> str:
@@ -121,8 +121,7 @@ def insert_instances(model: type[Model], instances: list[Model]) -> None:
             # One array per column, as Django's bulk_create does on PostgreSQL: psycopg parses placeholders
             # in Python and caches that only for statements of up to 50 parameters, so a VALUES list was
             # parsed again on every claim (15% of a PostgreSQL worker's time, bench/PROFILE.md).
-            arrays = ", ".join(f"(%b)::{_array_type(f)}" for f in fields)
-            sql = f"{insert}SELECT * FROM UNNEST({arrays}){returning}"
+            sql = f"{insert}SELECT * FROM {_unnest(fields)}{returning}"
             params = [[prepare(getattr(instance, name)) for instance in chunk] for name, prepare in columns]
             cursor = _array_cursor()
         else:
