@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import bulk_enqueue
+from django.db import connection
+from django.utils.translation import gettext_lazy
 
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import insert_rows, update_rows
+from smsgate.outbox.rows import _prepared, insert_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,26 @@ def test_insert_rows_returns_ids_matching_the_rows_and_stores_json(make_gateway)
             "w1",
         )
         assert (row.request_headers, row.http_status) == (attempt.request_headers, attempt.http_status)
+
+
+@pytest.mark.parametrize(
+    "field, values",
+    [
+        (Message._meta.get_field("phone"), ["+61491570156", "", None, 42, gettext_lazy("lazy text")]),
+        (Message._meta.get_field("text"), ["ünïcödé \U0001f642", None, 3.5]),
+        (Message._meta.get_field("attempts_count"), [0, 7, None, True, "12", 2.0]),
+        (Message._meta.get_field("gateway"), [1, None, "5"]),
+        (Attempt._meta.get_field("request_headers"), [{"a": "b"}, None, "text", 1]),
+        (Message._meta.get_field("sent_at"), [datetime(2026, 11, 27, tzinfo=UTC), None]),
+    ],
+)
+def test_prepared_values_are_what_django_would_send(field, values):
+    # The short cut for plain str and int values must give exactly what the field's own preparation gives,
+    # and every other value (a bool, a lazy string, a number for a text column) must still go through it.
+    prepare = _prepared(field)
+    ours = [_unwrapped(prepare(v)) for v in values]
+    assert ours == [_unwrapped(field.get_db_prep_save(v, connection)) for v in values]
+
+
+def _unwrapped(value):
+    return getattr(value, "obj", value)  # psycopg's Jsonb wrapper has no equality of its own
