@@ -79,10 +79,15 @@ def scale(results: list[dict]) -> list[str]:
             lines.append(
                 f"| {r['who']} | {r['history']:,} | {r['claim_ms_median']} | {ratio} | {r['fill_seconds']} |"
             )
-    lines += ["", "| worker | messages sent | RSS at start MB | RSS after MB |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| worker(s) | messages sent, in all | RSS at start MB, each worker | RSS after MB, each worker |",
+        "|---|---|---|---|",
+    ]
     for r in results:
         if r["what"] == "worker memory":
-            lines.append(f"| {r['who']} | {r['arrived']:,} | {r['rss_start_mb']} | {r['rss_end_mb']} |")
+            start, end = (" / ".join(map(str, r[k])) for k in ("rss_start_mb", "rss_end_mb"))
+            lines.append(f"| {r['who']} | {r['arrived']:,} | {start} | {end} |")
     return lines
 
 
@@ -120,7 +125,8 @@ def render(meta: dict, results: list[dict]) -> str:
         "`smsgate worker` (200 requests in flight).",
         "",
         "The full run repeats each 5,000-message run twice and adds 50,000-message streams (Kannel, ceiling, "
-        "smsgate with one worker) and drains, the 1M history and 100k messages for worker memory (SQLite). "
+        "smsgate with one worker) and drains, the 1M history and 100k messages for worker memory (each "
+        "database, 1 and 2 workers). "
         "`BENCH_QUICK=1` runs N = 2,000 once, history up to 100k and 10k messages for memory. "
         "Profiles and the changes they led to: "
         "[PROFILE.md](PROFILE.md).",
