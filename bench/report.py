@@ -8,6 +8,13 @@ TARGETS_NOTE = (
     "Ratios use the median of the repeats; every run is listed below with the load average at its end."
 )
 
+HOT_PATHS_NOTE = (
+    "`bench/hotpaths.py`: a worker's stages run one after another in one process, batches of 200, against "
+    "the fake gateway, each stage's CPU time divided by the messages (20,000; 5,000 quick). No other process "
+    "competes for the cores, so these move less from run to run than the rates above. Render is measured "
+    "on its own and is also part of send; the bare aiohttp post sends the same request with nothing else."
+)
+
 
 def _rate(results: list[dict], what: str, who: str, key: str, n: int | None = None) -> float | None:
     rates = [r[key] for r in results if r["what"] == what and r["who"] == who and (n is None or r["n"] == n)]
@@ -91,12 +98,23 @@ def scale(results: list[dict]) -> list[str]:
     return lines
 
 
+def hot_paths(results: list[dict]) -> list[str]:
+    rows = [r for r in results if r["what"] == "hot path"]
+    who = list(dict.fromkeys(r["who"] for r in rows))
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    cost = {(r["who"], r["stage"]): r["us_per_sms"] for r in rows}
+    lines = ["| stage | " + " | ".join(f"{w}, µs per SMS" for w in who) + " |", "|---|" + "---|" * len(who)]
+    for stage in stages:
+        lines.append(f"| {stage} | " + " | ".join(str(cost.get((w, stage), "")) for w in who) + " |")
+    return lines
+
+
 def every_run(results: list[dict]) -> list[str]:
     keys = ["what", "who", "n", "arrived", "refs", "duplicates", "submit_rate", "e2e_rate", "drain_rate",
             "startup_included_rate", "submit_errors", "load"]  # fmt: skip
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in results:
-        if r["what"] in ("claim", "worker memory") or r["what"].startswith("latency"):
+        if r["what"] in ("claim", "worker memory", "hot path") or r["what"].startswith("latency"):
             continue
         lines.append("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
     return lines
@@ -144,6 +162,12 @@ def render(meta: dict, results: list[dict]) -> str:
         "## Scale: claim time against the history, worker memory",
         "",
         *scale(results),
+        "",
+        "## Hot paths: CPU per SMS of each stage",
+        "",
+        HOT_PATHS_NOTE,
+        "",
+        *hot_paths(results),
         "",
         "## Every run",
         "",

@@ -39,6 +39,7 @@ BIG_N = 50_000  # full run only: Kannel and ceiling streams; smsgate streams and
 SLOW_N = 1_000 if QUICK else 2_000
 SLOW_DELAY = 0.02
 MEMORY_N = 10_000 if QUICK else 100_000  # sent in all, by 1 or 2 workers
+HOTPATH_N = 5_000 if QUICK else 20_000
 HISTORY = [10_000, 100_000] if QUICK else [10_000, 100_000, 1_000_000]
 REPEATS = 1 if QUICK else 2  # the machine is shared: the full run repeats each 5,000 run
 DATABASES = os.environ.get("BENCH_DB", "sqlite,postgresql").split(",")
@@ -232,6 +233,15 @@ def bench_claims(work: Path, db: str) -> None:
         sg.stop()
 
 
+def bench_hotpaths(fake: FakeGateway, work: Path, db: str) -> None:
+    sg = Smsgate(work / f"hotpaths-{db}", db, fake.port)
+    try:
+        for line in sg.python(HERE / "hotpaths.py", str(HOTPATH_N)).splitlines():
+            note({"what": "hot path", "who": f"smsgate {db}", **json.loads(line)})
+    finally:
+        sg.stop()
+
+
 def start_postgres(stack: ExitStack) -> None:
     """PostgreSQL as it ships (autovacuum on, fsync on), in a directory of our own, unless BENCH_POSTGRES
     names a server: the machine's shared one runs with autovacuum off, which is not how anyone should run
@@ -301,6 +311,8 @@ def bench() -> int:
                     bench_smsgate(fake, work, db, 1, {"SMSGATE_SQLITE_SYNCHRONOUS": "NORMAL"})
                 if not only or "claims" in only:
                     bench_claims(work, db)
+                if not only or "hotpaths" in only:
+                    bench_hotpaths(fake, work, db)
         finally:
             fake.stop()
     meta["minutes"] = round((time.monotonic() - started) / 60, 1)
