@@ -37,6 +37,7 @@ from smsgate.outbox.record import record_results  # noqa: E402
 from smsgate.outbox.rows import insert_instances  # noqa: E402
 
 BATCH = 200  # a worker's claim and its requests in flight (SMSGATE_CLAIM_BATCH, SMSGATE_WORKER_CONCURRENCY)
+STREAM_BATCH = 20
 WORKER = "bench-hotpaths"
 
 
@@ -54,25 +55,26 @@ def timed(spent: dict[str, float], stage: str):
     spent[stage] = spent.get(stage, 0.0) + time.process_time() - started
 
 
-async def worker_path(n: int, spent: dict[str, float]) -> int:
+async def worker_path(n: int, spent: dict[str, float], batch: int = BATCH, label: str = "") -> int:
     connector = aiohttp.TCPConnector(limit=BATCH, limit_per_host=BATCH)
     async with aiohttp.ClientSession(connector=connector, headers={"User-Agent": "smsgate"}) as session:
         done = 0
         while done < n:
-            with timed(spent, "claim"):
-                batch = claim_due(WORKER, BATCH)
-            if not batch:
+            with timed(spent, "claim" + label):
+                claimed = claim_due(WORKER, batch)
+            if not claimed:
                 break
-            with timed(spent, "render (part of send)"):
-                for message in batch:
-                    render_request(message.gateway, message_context(message))
-            with timed(spent, "send: render, HTTP request, verdict"):
-                results = await asyncio.gather(*(deliver(session, message) for message in batch))
+            if not label:
+                with timed(spent, "render (part of send)"):
+                    for message in claimed:
+                        render_request(message.gateway, message_context(message))
+            with timed(spent, "send: render, HTTP request, verdict" + label):
+                results = await asyncio.gather(*(deliver(session, message) for message in claimed))
             failed = [r.verdict.reason for r in results if r.verdict.outcome != "sent"]
             assert not failed, f"the fake gateway refused: {failed[:3]}"
-            with timed(spent, "record"):
+            with timed(spent, "record" + label):
                 record_results(WORKER, results)
-            done += len(batch)
+            done += len(claimed)
     return done
 
 
@@ -104,8 +106,20 @@ def main() -> None:
     sent = asyncio.run(worker_path(n, spent))
     assert sent == n, f"sent {sent} of {n}"
     asyncio.run(bare_posts(n, spent))
-    for stage, seconds in spent.items():
-        print(json.dumps({"stage": stage, "n": n, "us_per_sms": round(seconds * 1e6 / n, 1)}), flush=True)
+    # A stream is claimed a few messages at a time (a claim every DUE_CHECK_SECONDS): what each claim and
+    # record costs whatever its size weighs ten times as much per message.
+    small = n // 10
+    queue(small)
+    spent_small: dict[str, float] = {}
+    assert asyncio.run(worker_path(small, spent_small, STREAM_BATCH, f", {STREAM_BATCH} at a time")) == small
+    for stage, seconds, count in [
+        *((k, v, n) for k, v in spent.items()),
+        *((k, v, small) for k, v in spent_small.items()),
+    ]:
+        print(
+            json.dumps({"stage": stage, "n": count, "us_per_sms": round(seconds * 1e6 / count, 1)}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from smsgate.balance.schedule import paused_gateway_ids
-from smsgate.gateways.models import Gateway, GatewayState, SiteSettings
+from smsgate.gateways import snapshot
+from smsgate.gateways.models import Gateway, GatewayState
 from smsgate.outbox.models import Attempt, Message
 from smsgate.outbox.rows import insert_rows, placeholders
 from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
@@ -28,9 +29,12 @@ def claim_due(worker: str, limit: int) -> list[Message]:
     other; SQLite: the IMMEDIATE transaction holds the write lock), switched to `sending` with a lease, and
     their attempts are written before any request goes out, so a crash leaves evidence.
     """
-    if limit <= 0 or not SiteSettings.load().sending_enabled:
+    # The switches and gateways as the send path reads them (kept up to a second: gateways/snapshot.py), so a
+    # claim of a few messages from a stream doesn't read them again every few tens of milliseconds.
+    if limit <= 0 or not snapshot.site().sending_enabled:
         return []
-    gateways = {g.pk: g for g in Gateway.objects.filter(enabled=True).exclude(pk__in=paused_gateway_ids())}
+    paused = paused_gateway_ids()
+    gateways = {g.pk: g for g in snapshot.gateways().values() if g.enabled and g.pk not in paused}
     if not gateways:
         return []
     now = timezone.now()
@@ -46,10 +50,11 @@ def claim_due(worker: str, limit: int) -> list[Message]:
             retaken += old
         if not ids:
             return []
-        Attempt.objects.filter(message_id__in=retaken, outcome=Attempt.Outcome.PENDING).update(
-            outcome=Attempt.Outcome.UNKNOWN,
-            reason="the worker stopped before recording the gateway's answer (lease expired); sent again",
-        )
+        if retaken:
+            Attempt.objects.filter(message_id__in=retaken, outcome=Attempt.Outcome.PENDING).update(
+                outcome=Attempt.Outcome.UNKNOWN,
+                reason="the worker stopped before recording the gateway's answer (lease expired); sent again",
+            )
         messages = _take(ids, worker, gateways, now)
         assign_slots(messages, states, now)
     return messages

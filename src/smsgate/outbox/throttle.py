@@ -54,11 +54,13 @@ def quotas(
 ) -> dict[int, int | None]:
     """How many messages each gateway may take now; None means no limit."""
     limited = [g.pk for g in gateways.values() if g.max_in_flight]
-    in_flight = dict(
-        Message.objects.filter(status=Message.Status.SENDING, gateway_id__in=limited)
-        .values_list("gateway_id")
-        .annotate(n=Count("id"))
-    )
+    in_flight = {}
+    if limited:
+        in_flight = dict(
+            Message.objects.filter(status=Message.Status.SENDING, gateway_id__in=limited)
+            .values_list("gateway_id")
+            .annotate(n=Count("id"))
+        )
     result: dict[int, int | None] = {}
     for pk, gateway in gateways.items():
         quota = None
