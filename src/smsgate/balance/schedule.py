@@ -125,6 +125,11 @@ def record_emails(results: list[CheckResult]) -> None:
                 )
 
 
+def may_pause(block: dict) -> bool:
+    """Whether this balance block can hold its gateway's messages back: pause_when_low, balance checked."""
+    return bool(block.get("enabled") and block.get("pause_when_low"))
+
+
 def paused_gateway_ids() -> set[int]:
     """Gateways whose messages wait: pause_when_low is on and their latest reading is below the minimum.
 
@@ -138,7 +143,7 @@ def paused_gateway_ids() -> set[int]:
 
 
 def pauses(block: dict, balance: Decimal | None) -> bool:
-    if balance is None or not (block.get("enabled") and block.get("pause_when_low")):
+    if balance is None or not may_pause(block):
         return False
     minimum = minimum_of(block)
     return minimum is not None and balance < minimum

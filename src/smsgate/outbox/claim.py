@@ -8,7 +8,7 @@ from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from smsgate.balance.schedule import paused_gateway_ids
+from smsgate.balance.schedule import may_pause, paused_gateway_ids
 from smsgate.gateways import snapshot
 from smsgate.gateways.models import Gateway, GatewayState
 from smsgate.outbox.models import Attempt, Message
@@ -33,8 +33,10 @@ def claim_due(worker: str, limit: int) -> list[Message]:
     # claim of a few messages from a stream doesn't read them again every few tens of milliseconds.
     if limit <= 0 or not snapshot.site().sending_enabled:
         return []
-    paused = paused_gateway_ids()
-    gateways = {g.pk: g for g in snapshot.gateways().values() if g.enabled and g.pk not in paused}
+    enabled = [g for g in snapshot.gateways().values() if g.enabled]
+    # The latest readings are read fresh, but only when a gateway can be paused by one.
+    paused = paused_gateway_ids() if any(may_pause(g.balance or {}) for g in enabled) else set()
+    gateways = {g.pk: g for g in enabled if g.pk not in paused}
     if not gateways:
         return []
     now = timezone.now()
