@@ -66,18 +66,7 @@ def newly_due(since) -> bool:
     """Whether a message became due after `since` (the last claim): one read of the due_queued index, cheap
     enough for an idle worker to make every few tens of milliseconds. Messages that were already due then
     (their gateway paused, say) don't count, so they cannot make the worker spin."""
-    now = timezone.now()
-    if connection.vendor == "sqlite":
-        return bool(_sqlite_ids(DUE, now, None, 1, since=since))
-    return Message.objects.filter(_due(now), next_attempt_at__gt=since).exists()
-
-
-def _due(now) -> Q:
-    return Q(status=Message.Status.QUEUED, next_attempt_at__lte=now, expires_at__gt=now)
-
-
-def _abandoned(now) -> Q:
-    return Q(status=Message.Status.SENDING, lease_until__lt=now)
+    return bool(_waiting_ids(DUE, timezone.now(), None, 1, since=since))
 
 
 def _states(gateways: dict[int, Gateway]) -> dict[int, GatewayState]:
@@ -139,18 +128,24 @@ def _switch_to_sending(ids: list[int], worker: str, lease_until) -> list[Message
 
 
 DUE, ABANDONED = "due", "abandoned"
+# (partial index, its status, the order, the condition, how many times it names `now`) of each kind of
+# message a claim takes. Plain SQL on both databases: the ORM spent over a millisecond building this query
+# on PostgreSQL, twice per claim, several times the query itself (bench/PROFILE.md, fifth round).
 # SQLite reads a partial index only for a query that spells the index's condition with the same literal,
 # and its planner, without statistics, took the gateway_id index instead: every claim walked the gateway's
 # whole history and sorted it (bench/RESULTS.md, "Scale"). So on SQLite the claim names its index.
-# PostgreSQL sees the literal anyway (psycopg binds on the client side) and plans this well by itself.
-_SQLITE_CLAIMS = {
+_WAITING = {
     DUE: ("due_queued", "queued", "next_attempt_at", "next_attempt_at <= %s AND expires_at > %s", 2),
     ABANDONED: ("leased", "sending", "lease_until", "lease_until < %s", 1),
 }
 
 
-def _sqlite_ids(kind: str, now, gateway_ids: list[int] | None, limit: int, since=None) -> list[int]:
-    index, status, order, condition, stamps = _SQLITE_CLAIMS[kind]
+def _waiting_ids(
+    kind: str, now, gateway_ids: list[int] | None, limit: int, *, since=None, lock: bool = False
+) -> list[int]:
+    """Ids of messages of `kind`, oldest first; with `lock`, locked for this transaction on PostgreSQL and
+    skipping rows other workers hold (SQLite's IMMEDIATE transaction already holds the whole database)."""
+    index, status, order, condition, stamps = _WAITING[kind]
     at = connection.ops.adapt_datetimefield_value
     params = [at(now)] * stamps
     if since is not None:
@@ -159,29 +154,18 @@ def _sqlite_ids(kind: str, now, gateway_ids: list[int] | None, limit: int, since
     if gateway_ids is not None:
         condition += f" AND gateway_id IN ({placeholders(len(gateway_ids))})"
         params += gateway_ids
-    table = connection.ops.quote_name(Message._meta.db_table)
-    sql = (
-        f"SELECT id FROM {table} INDEXED BY {index} WHERE status = '{status}' AND {condition} "
-        f"ORDER BY {order} LIMIT %s"
-    )
+    sqlite = connection.vendor == "sqlite"
+    table = connection.ops.quote_name(Message._meta.db_table) + (f" INDEXED BY {index}" if sqlite else "")
+    sql = f"SELECT id FROM {table} WHERE status = '{status}' AND {condition} ORDER BY {order} LIMIT %s"
+    if lock and not sqlite:
+        sql += " FOR UPDATE SKIP LOCKED"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         return [row[0] for row in cursor.fetchall()]
 
 
 def _lock_ids(kind: str, now, gateway_ids: list[int], limit: int) -> list[int]:
-    if limit <= 0:
-        return []
-    if connection.vendor == "sqlite":
-        return _sqlite_ids(kind, now, gateway_ids, limit)
-    condition, order = (_due(now), "next_attempt_at") if kind == DUE else (_abandoned(now), "lease_until")
-    rows = (
-        Message.objects.select_for_update(skip_locked=True)
-        .filter(condition, gateway_id__in=gateway_ids)
-        .order_by(order)
-        .values_list("pk", flat=True)[:limit]
-    )
-    return list(rows)
+    return _waiting_ids(kind, now, gateway_ids, limit, lock=True) if limit > 0 else []
 
 
 def expiry_reason() -> Case:
