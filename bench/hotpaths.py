@@ -1,7 +1,8 @@
 """CPU per SMS of each stage of a worker's path, one stage at a time in one process, so each is measured
 without the other processes of a run competing for the cores: the claim, the send (render, HTTP request,
-verdict) and the record, then a bare aiohttp post for the same requests. Run inside a contestant's
-environment (SMSGATE_HOME/DATABASE_URL), with its `bench` gateway pointing at a running fake gateway.
+verdict) and the record, then the same request bare, from smsgate's gateway client and from aiohttp's. Run
+inside a contestant's environment (SMSGATE_HOME/DATABASE_URL), with its `bench` gateway pointing at a
+running fake gateway.
 
     python bench/hotpaths.py 20000
 
@@ -27,6 +28,7 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
+from smsgate.gateways.http import GatewayClient  # noqa: E402
 from smsgate.gateways.models import Gateway  # noqa: E402
 from smsgate.gateways.render import render_request  # noqa: E402
 from smsgate.outbox.claim import claim_due  # noqa: E402
@@ -56,8 +58,7 @@ def timed(spent: dict[str, float], stage: str):
 
 
 async def worker_path(n: int, spent: dict[str, float], batch: int = BATCH, label: str = "") -> int:
-    connector = aiohttp.TCPConnector(limit=BATCH, limit_per_host=BATCH)
-    async with aiohttp.ClientSession(connector=connector, headers={"User-Agent": "smsgate"}) as session:
+    async with GatewayClient(BATCH) as client:
         done = 0
         while done < n:
             with timed(spent, "claim" + label):
@@ -69,7 +70,7 @@ async def worker_path(n: int, spent: dict[str, float], batch: int = BATCH, label
                     for message in claimed:
                         render_request(message.gateway, message_context(message))
             with timed(spent, "send: render, HTTP request, verdict" + label):
-                results = await asyncio.gather(*(deliver(session, message) for message in claimed))
+                results = await asyncio.gather(*(deliver(client, message) for message in claimed))
             failed = [r.verdict.reason for r in results if r.verdict.outcome != "sent"]
             assert not failed, f"the fake gateway refused: {failed[:3]}"
             with timed(spent, "record" + label):
@@ -79,11 +80,15 @@ async def worker_path(n: int, spent: dict[str, float], batch: int = BATCH, label
 
 
 async def bare_posts(n: int, spent: dict[str, float]) -> None:
-    """The same requests from a bare aiohttp client: the HTTP part alone."""
+    """The same request again and again: the HTTP part alone, from our client and from aiohttp's."""
     gateway = Gateway.objects.get(name="bench")
     message = build_message(NewMessage(to="+61491570156", text="hot path"), "AU")
     message.pk, message.gateway = 1, gateway
     request = render_request(gateway, message_context(message))
+    async with GatewayClient(BATCH) as client:
+        for _ in range(0, n, BATCH):
+            with timed(spent, "bare request, smsgate's client"):
+                await asyncio.gather(*(client.send(request, 30) for _ in range(BATCH)))
     body = request.body.encode()
     connector = aiohttp.TCPConnector(limit=BATCH, limit_per_host=BATCH)
     async with aiohttp.ClientSession(connector=connector) as session:

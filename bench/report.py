@@ -12,7 +12,8 @@ HOT_PATHS_NOTE = (
     "`bench/hotpaths.py`: a worker's stages run one after another in one process, batches of 200, against "
     "the fake gateway, each stage's CPU time divided by the messages (20,000; 5,000 quick). No other process "
     "competes for the cores, so these move less from run to run than the rates above. Render is measured "
-    "on its own and is also part of send; the bare aiohttp post sends the same request with nothing else."
+    "on its own and is also part of send; the bare requests send the same request with nothing else, from "
+    "smsgate's gateway client (smsgate/gateways/http.py) and from aiohttp's (the ceiling's client)."
 )
 
 

@@ -7,7 +7,6 @@ real URL and a test swaps only the scheme and host (`fake_url`).
 import asyncio
 import json
 
-import aiohttp
 import pytest
 from conftest import run_worker
 
@@ -15,6 +14,7 @@ from smsgate.api.dlr_config import DLR_PRESETS
 from smsgate.balance.check import check_balance
 from smsgate.fakegw.shapes import PRESET_BALANCES, PRESET_SENDS, fake_url
 from smsgate.gateways.config import clean_gateway, save_gateway
+from smsgate.gateways.http import GatewayClient
 from smsgate.gateways.models import Gateway
 from smsgate.gateways.presets import fill_preset, load_preset, preset_names
 from smsgate.gateways.verdict import judge
@@ -198,8 +198,8 @@ def test_each_preset_reads_the_balance_from_its_gateways_answer(name, fake_gatew
     fake_gateway.set_mode(balance=1234.5)
 
     async def check():
-        async with aiohttp.ClientSession(trust_env=False) as session:
-            return await check_balance(session, gateway)
+        async with GatewayClient() as client:
+            return await check_balance(client, gateway)
 
     result = asyncio.run(check())
 

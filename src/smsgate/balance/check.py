@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-import aiohttp
 from django.utils import timezone
 
 from smsgate.balance.amount import UnreadableBalance, read_balance
 from smsgate.balance.config import balance_request, minimum_of, settings_hash
+from smsgate.gateways.http import GatewayClient, Unanswered
 from smsgate.gateways.models import Gateway
 from smsgate.gateways.render import RenderedRequest, RenderError, render_request
 from smsgate.gateways.verdict import judge
@@ -21,7 +21,6 @@ from smsgate.lib.mask import mask_secrets
 log = logging.getLogger("smsgate.balance")
 
 STORED_BODY_LIMIT = 4096
-READ_BODY_LIMIT = 1_000_000  # a balance answer is small; one that streams forever must not fill memory
 
 
 @dataclass
@@ -51,7 +50,7 @@ class CheckResult:
         return self.balance is not None and minimum is not None and self.balance < minimum
 
 
-async def check_balance(session: aiohttp.ClientSession, gateway: Gateway) -> CheckResult:
+async def check_balance(client: GatewayClient, gateway: Gateway) -> CheckResult:
     """Ask the gateway for its balance. Never raises for the gateway's faults: they are the result's error."""
     block = gateway.balance or {}
     result = CheckResult(gateway, timezone.now(), settings_hash(gateway))
@@ -63,7 +62,7 @@ async def check_balance(session: aiohttp.ClientSession, gateway: Gateway) -> Che
         result.error = f"could not build the balance request: balance.{e}"
         return result
     started = time.monotonic()
-    status, body, error = await _fetch(session, request, gateway.timeout)
+    status, body, error = await _fetch(client, request, gateway.timeout)
     result.duration_ms = round((time.monotonic() - started) * 1000)
     result.http_status = status
     result.raw = mask_secrets(body, gateway.secrets or {})[:STORED_BODY_LIMIT]
@@ -82,26 +81,11 @@ async def check_balance(session: aiohttp.ClientSession, gateway: Gateway) -> Che
     return result
 
 
-async def _fetch(session: aiohttp.ClientSession, request: RenderedRequest, timeout: float) -> tuple:
+async def _fetch(client: GatewayClient, request: RenderedRequest, timeout: float) -> tuple:
     """(HTTP status or None, body, error reason or ""). Every transport failure becomes a reason."""
-    data = request.body.encode("utf-8") if request.body else None
     try:
-        async with session.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            data=data,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as response:
-            raw = await response.content.read(READ_BODY_LIMIT)
-            body = raw.decode(response.charset or "utf-8", errors="replace")
-            verdict = judge("", "", "", response.status, body, response.headers)
-            return response.status, body, "" if verdict.outcome == "sent" else verdict.reason
-    except aiohttp.ClientConnectorError as e:
-        return None, "", f"could not connect to the gateway: {e.os_error or e}"
-    except aiohttp.ConnectionTimeoutError:
-        return None, "", f"could not connect to the gateway within {timeout:g} s"
-    except TimeoutError:
-        return None, "", f"no answer within {timeout:g} s"
-    except aiohttp.ClientError as e:
-        return None, "", f"the connection failed before the gateway answered: {str(e) or type(e).__name__}"
+        answer = await client.send(request, timeout)
+    except Unanswered as e:
+        return None, "", e.reason
+    verdict = judge("", "", "", answer.status, answer.body, answer.headers)
+    return answer.status, answer.body, "" if verdict.outcome == "sent" else verdict.reason

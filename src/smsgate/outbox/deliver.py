@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-import aiohttp
 from django.utils import timezone
 
+from smsgate.gateways.http import GatewayClient, Unanswered
 from smsgate.gateways.render import RenderedRequest, RenderError, render_request
 from smsgate.gateways.verdict import Verdict, judge
 from smsgate.lib.mask import mask_secrets
@@ -21,7 +21,6 @@ log = logging.getLogger("smsgate.worker")
 
 STORED_BODY_LIMIT = 4096
 LATE_SEND = timedelta(seconds=0.1)
-READ_BODY_LIMIT = 1_000_000  # a gateway that streams forever must not fill our memory
 
 
 @dataclass
@@ -57,7 +56,7 @@ def _uses_phone_national(*templates: str) -> bool:
     return any("phone_national" in template for template in templates)
 
 
-async def deliver(session: aiohttp.ClientSession, message: Message) -> Result:
+async def deliver(client: GatewayClient, message: Message) -> Result:
     not_before = getattr(message, "not_before", None)  # a rate-limited gateway's pace (outbox/throttle.py)
     if not_before is not None:
         await asyncio.sleep(max(0.0, (not_before - timezone.now()).total_seconds()))
@@ -78,7 +77,7 @@ async def deliver(session: aiohttp.ClientSession, message: Message) -> Result:
     except RenderError as e:
         return Result(message, Verdict("rejected", f"could not build the request: {e}"))
     started = time.monotonic()
-    status, body, verdict = await _exchange(session, request, gateway)
+    status, body, verdict = await _exchange(client, request, gateway)
     result = Result(
         message,
         _masked_verdict(verdict, gateway.secrets),
@@ -103,34 +102,21 @@ async def deliver(session: aiohttp.ClientSession, message: Message) -> Result:
     return result
 
 
-async def _exchange(session: aiohttp.ClientSession, request: RenderedRequest, gateway) -> tuple:
+async def _exchange(client: GatewayClient, request: RenderedRequest, gateway) -> tuple:
     """(HTTP status or None, body text, verdict). Every transport failure becomes a verdict with a reason."""
-    timeout = aiohttp.ClientTimeout(total=gateway.timeout)
-    data = request.body.encode("utf-8") if request.body else None
     try:
-        async with session.request(
-            request.method, request.url, headers=request.headers, data=data, timeout=timeout
-        ) as response:
-            raw = await response.content.read(READ_BODY_LIMIT)
-            body = raw.decode(response.charset or "utf-8", errors="replace")
-            verdict = judge(
-                gateway.success_response,
-                gateway.failure_response,
-                gateway.message_id_path,
-                response.status,
-                body,
-                response.headers,
-            )
-            return response.status, body, verdict
-    except aiohttp.ClientConnectorError as e:
-        return None, "", Verdict("failed", f"could not connect to the gateway: {e.os_error or e}")
-    except aiohttp.ConnectionTimeoutError:
-        return None, "", Verdict("failed", f"could not connect to the gateway within {gateway.timeout:g} s")
-    except TimeoutError:
-        return None, "", _timeout_verdict(gateway)
-    except aiohttp.ClientError as e:
-        reason = str(e) or type(e).__name__
-        return None, "", Verdict("failed", f"the connection failed before the gateway answered: {reason}")
+        answer = await client.send(request, gateway.timeout)
+    except Unanswered as e:
+        return None, "", _timeout_verdict(gateway) if e.maybe_sent else Verdict("failed", e.reason)
+    verdict = judge(
+        gateway.success_response,
+        gateway.failure_response,
+        gateway.message_id_path,
+        answer.status,
+        answer.body,
+        answer.headers,
+    )
+    return answer.status, answer.body, verdict
 
 
 def _timeout_verdict(gateway) -> Verdict:

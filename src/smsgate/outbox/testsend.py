@@ -2,8 +2,7 @@
 
 import asyncio
 
-import aiohttp
-
+from smsgate.gateways.http import GatewayClient
 from smsgate.outbox.claim import claim_message
 from smsgate.outbox.deliver import Result, deliver
 from smsgate.outbox.enqueue import NewMessage, enqueue
@@ -38,8 +37,8 @@ def send_test(phone: str, text: str | None = None, gateway: str | None = None) -
 
 
 async def deliver_once(message: Message) -> Result:
-    async with aiohttp.ClientSession() as session:
-        return await deliver(session, message)
+    async with GatewayClient() as client:
+        return await deliver(client, message)
 
 
 def _run(coroutine):

@@ -11,13 +11,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import aiohttp
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection
 from django.utils import timezone
 
 from smsgate.balance.runner import BalanceChecks
+from smsgate.gateways.http import GatewayClient
 from smsgate.gateways.models import Gateway
 from smsgate.outbox.claim import claim_due, expire_overdue, extend_leases, lease_length, newly_due
 from smsgate.outbox.deliver import Result, deliver
@@ -55,8 +55,8 @@ class Worker:
         self.stopping = asyncio.Event()
         self.inflight: set[asyncio.Task] = set()
         self.finished: list[Result] = []
-        self.sessions: dict[int, aiohttp.ClientSession] = {}
-        self.balance = BalanceChecks(self.name, self.db, self._session)
+        self.clients: dict[int, GatewayClient] = {}
+        self.balance = BalanceChecks(self.name, self.db, self._client)
         # Django's ORM is synchronous and its connection belongs to a thread: all database work goes
         # through this one thread, keeping one connection per worker.
         self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-db")
@@ -118,7 +118,7 @@ class Worker:
         asked = min(free, settings.SMSGATE_CLAIM_BATCH)
         messages = await self.db(claim_due, self.name, asked)
         for message in messages:
-            task = asyncio.create_task(deliver(self._session(message.gateway), message))
+            task = asyncio.create_task(deliver(self._client(message.gateway), message))
             self.inflight.add(task)
             task.add_done_callback(self._done)
         self.backlog = len(messages) == asked  # a full batch: more are probably due
@@ -219,13 +219,11 @@ class Worker:
             len(self.finished),
         )
 
-    def _session(self, gateway: Gateway) -> aiohttp.ClientSession:
-        session = self.sessions.get(gateway.pk)
-        if session is None:
-            connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=self.concurrency)
-            session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "smsgate"})
-            self.sessions[gateway.pk] = session
-        return session
+    def _client(self, gateway: Gateway) -> GatewayClient:
+        client = self.clients.get(gateway.pk)
+        if client is None:
+            client = self.clients[gateway.pk] = GatewayClient(self.concurrency)
+        return client
 
     def _heartbeat(self) -> None:
         now = timezone.now()
@@ -238,8 +236,8 @@ class Worker:
 
     async def _close(self) -> None:
         await self.balance.finish()
-        for session in self.sessions.values():
-            await session.close()
+        for client in self.clients.values():
+            await client.close()
         await self.db(_close_connection)
         self.db_thread.shutdown()
 
