@@ -1,6 +1,6 @@
 """`make bench`: smsgate next to Kannel and the bare HTTP ceiling, on SQLite and PostgreSQL → RESULTS.md.
 
-    python bench/run.py            # the full run (50,000-message streams, 1M history): 10-25 minutes
+    python bench/run.py            # the full run (50,000-message streams, 1M history): 15-25 minutes
     BENCH_QUICK=1 python bench/run.py   # the smoke run: 5,000 only, history up to 100k; a few minutes
     BENCH_POSTGRES=postgres://user@host:port python bench/run.py   # that server instead of one of our own
 
