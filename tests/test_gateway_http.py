@@ -1,8 +1,10 @@
 """The gateway HTTP client against real loopback servers that answer the way real gateways (mis)behave."""
 
 import asyncio
+import contextlib
 import gzip
 import re
+import socket
 import ssl
 import subprocess
 
@@ -203,6 +205,32 @@ def test_a_refused_connection_says_so_and_was_not_sent():
         run(scenario)
     assert caught.value.reason.startswith("could not connect to the gateway: ")
     assert "refused" in caught.value.reason.lower() or "failed" in caught.value.reason
+    assert not caught.value.maybe_sent
+
+
+def test_a_connection_not_accepted_in_time_was_not_sent():
+    # A listening socket whose accept queue is full: the kernel drops further connection attempts.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        queued = [socket.socket() for _ in range(3)]
+        for s in queued:
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                s.connect(("127.0.0.1", port))
+
+        async def scenario():
+            async with GatewayClient() as client:
+                await client.send(post(f"http://127.0.0.1:{port}/send"), 0.3)
+
+        try:
+            with pytest.raises(Unanswered) as caught:
+                run(scenario)
+        finally:
+            for s in queued:
+                s.close()
+    assert caught.value.reason == "could not connect to the gateway within 0.3 s"
     assert not caught.value.maybe_sent
 
 
