@@ -218,6 +218,15 @@ def test_it_tells_the_operator_why_a_send_failed(success, status, body, reason):
     assert judge(success, "", "", status, body).reason == reason
 
 
+def test_a_redirect_names_where_the_gateway_moved():
+    verdict = judge("", "", "", 301, "", {"Location": "https://api2.example.com/send"})
+    assert verdict.outcome == "failed"
+    assert verdict.reason == (
+        "gateway answered 301 (redirected to https://api2.example.com/send, which smsgate does not follow"
+        " — put that in Gateway URL): (empty body)"
+    )
+
+
 @pytest.mark.parametrize(
     "status, body, expected",
     [

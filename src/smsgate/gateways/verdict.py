@@ -272,7 +272,11 @@ def _unsuccessful(status: int, body: str, headers: Mapping[str, str] | None) -> 
     if status in (429, 503):
         retry_after = parse_retry_after(_header(headers, "retry-after"))
     wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
-    reason = f"gateway answered {status} ({_status_problem(status)}){wait}: {snippet(body)}"
+    problem = _status_problem(status)
+    location = _header(headers, "location") if 300 <= status < 400 else None
+    if location:  # gateways/http.py follows no redirect: a POST redirected would lose its message
+        problem = f"redirected to {location}, which smsgate does not follow — put that in Gateway URL"
+    reason = f"gateway answered {status} ({problem}){wait}: {snippet(body)}"
     return Verdict("failed", reason, retry_after=retry_after)
 
 
