@@ -252,7 +252,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _status_problem(status: int) -> str:
+def _status_problem(status: int, headers: Mapping[str, str] | None) -> str:
+    location = _header(headers, "location") if 300 <= status < 400 else None
+    if location:  # gateways/http.py follows no redirect: a POST redirected would lose its message
+        return f"redirected to {location}, which smsgate does not follow — put that in Gateway URL"
     if status == 429:
         return "rate limited"
     if status == 401:
@@ -272,11 +275,7 @@ def _unsuccessful(status: int, body: str, headers: Mapping[str, str] | None) -> 
     if status in (429, 503):
         retry_after = parse_retry_after(_header(headers, "retry-after"))
     wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
-    problem = _status_problem(status)
-    location = _header(headers, "location") if 300 <= status < 400 else None
-    if location:  # gateways/http.py follows no redirect: a POST redirected would lose its message
-        problem = f"redirected to {location}, which smsgate does not follow — put that in Gateway URL"
-    reason = f"gateway answered {status} ({problem}){wait}: {snippet(body)}"
+    reason = f"gateway answered {status} ({_status_problem(status, headers)}){wait}: {snippet(body)}"
     return Verdict("failed", reason, retry_after=retry_after)
 
 
