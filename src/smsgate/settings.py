@@ -116,7 +116,7 @@ if SQLITE_SYNCHRONOUS not in ("FULL", "NORMAL"):
 
 def _sqlite(path: Path | str) -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "smsgate.lib.sqlite3",  # Django's, with writers queued on a file lock (its docstring)
         "NAME": path,
         # WAL lets the web server read while the worker writes; IMMEDIATE takes the write lock at BEGIN,
         # so two writers queue on the busy timeout instead of failing with "database is locked".
