@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
+from smsgate.gateways.models import Gateway
 from smsgate.outbox.models import Message
 
 pytestmark = [
@@ -54,6 +55,21 @@ def test_closing_a_connection_inside_a_transaction_lets_the_lock_go():
         assert writer_lock_is_free()
     finally:
         connection.connect()
+
+
+def test_a_lock_held_past_the_busy_timeout_leaves_the_decision_to_sqlite(make_gateway, monkeypatch):
+    # Another process stopped while holding the file lock (but not SQLite's): writes go on, not hang.
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.05)
+    gateway = make_gateway()
+    fd = os.open(f"{connection.settings_dict['NAME']}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with transaction.atomic():
+            assert Gateway.objects.filter(pk=gateway.pk).update(name="went-on") == 1
+    finally:
+        os.close(fd)
+    assert Gateway.objects.get(pk=gateway.pk).name == "went-on"
+    assert writer_lock_is_free()
 
 
 def test_a_second_writer_waits_for_the_first_and_then_writes(make_gateway):
