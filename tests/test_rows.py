@@ -2,6 +2,7 @@
 what it writes must read back through the ORM exactly as Django would have written it."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from conftest import bulk_enqueue
@@ -9,7 +10,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy
 
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import _prepared, insert_rows, update_rows
+from smsgate.outbox.rows import _row_values, insert_rows, read_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +79,38 @@ def test_insert_rows_returns_ids_matching_the_rows_and_stores_json(make_gateway)
 def test_prepared_values_are_what_django_would_send(field, values):
     # The short cut for plain str and int values must give exactly what the field's own preparation gives,
     # and every other value (a bool, a lazy string, a number for a text column) must still go through it.
-    prepare = _prepared(field)
-    ours = [_unwrapped(prepare(v)) for v in values]
+    values_of = _row_values([field], connection)
+    ours = [_unwrapped(values_of(SimpleNamespace(**{field.attname: v}))[0]) for v in values]
     assert ours == [_unwrapped(field.get_db_prep_save(v, connection)) for v in values]
 
 
 def _unwrapped(value):
     return getattr(value, "obj", value)  # psycopg's Jsonb wrapper has no equality of its own
+
+
+def test_read_rows_builds_what_the_orm_reads(make_gateway):
+    # Every concrete column, converted as Django converts it (SQLite's text datetimes, JSON, NULLs), and the
+    # timestamps a batch shares converted once yet equal on every row.
+    make_gateway()
+    ids = bulk_enqueue(len(TEXTS))
+    template = Attempt(worker="w1", started_at=datetime(2026, 11, 27, 8, 0, 1, 5, tzinfo=UTC))
+    attempts = insert_rows(Attempt, template, ["message", "gateway_name"], [(pk, "g") for pk in ids])
+    for attempt, text in zip(attempts, TEXTS, strict=True):
+        attempt.request_headers = {"X-Text": text, "nested": [1, {"a": None}]}
+    update_rows(Attempt, attempts, ["request_headers"])
+    Message.objects.filter(pk=ids[0]).update(sent_at=datetime(2026, 11, 27, 9, tzinfo=UTC))
+
+    for model, pks in ((Message, ids), (Attempt, [a.pk for a in attempts])):
+        table = connection.ops.quote_name(model._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+        sql = f"SELECT {columns} FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))}) ORDER BY id"
+        ours = read_rows(model, sql, pks)
+        theirs = list(model.objects.filter(pk__in=pks).order_by("pk"))
+        names = [f.attname for f in model._meta.concrete_fields]
+        assert [[getattr(r, n) for n in names] for r in ours] == [
+            [getattr(r, n) for n in names] for r in theirs
+        ]
+        assert all(not r._state.adding and r._state.db == "default" for r in ours)
+    headers = [a.request_headers for a in read_rows(Attempt, sql, pks)]
+    headers[0]["X-Text"] = "changed"
+    assert headers[1]["X-Text"] == TEXTS[1]  # one JSON value per row, never shared

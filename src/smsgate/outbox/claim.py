@@ -12,7 +12,7 @@ from smsgate.balance.schedule import may_pause, paused_gateway_ids
 from smsgate.gateways import snapshot
 from smsgate.gateways.models import Gateway, GatewayState
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import insert_rows, placeholders
+from smsgate.outbox.rows import insert_rows, placeholders, read_rows
 from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
 
 
@@ -124,7 +124,7 @@ def _switch_to_sending(ids: list[int], worker: str, lease_until) -> list[Message
         f"RETURNING {', '.join(quote(f.column) for f in meta.concrete_fields)}"
     )
     lease = connection.ops.adapt_datetimefield_value(lease_until)
-    return list(Message.objects.raw(sql, [Message.Status.SENDING, worker, lease, *ids]))
+    return read_rows(Message, sql, [Message.Status.SENDING, worker, lease, *ids])
 
 
 DUE, ABANDONED = "due", "abandoned"

@@ -5,6 +5,9 @@ bulk_update spent more time composing those statements than the database spent r
 (bench/PROFILE.md). Same rows, same values, same transaction.
 """
 
+import functools
+from operator import attrgetter
+
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
@@ -23,7 +26,7 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    prepare = [_prepared(c) for c in columns]
+    values = _row_values(columns, connections[DEFAULT_DB_ALIAS])
     if connection.vendor == "postgresql":
         # One statement with an array per column: psycopg runs executemany as one statement per row, each
         # with its own Python bookkeeping (a sixth of a PostgreSQL worker's time, bench/PROFILE.md).
@@ -31,18 +34,13 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
         names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
         sql = f"UPDATE {table} SET {assignments} FROM {_unnest([meta.pk, *columns])} AS v({names}) "
         sql += f"WHERE {table}.{pk} = v.id"
-        params = [[row.pk for row in rows]]
-        params += [
-            [p(getattr(row, c.attname)) for row in rows] for c, p in zip(columns, prepare, strict=True)
-        ]
+        params = [[row.pk for row in rows], *map(list, zip(*map(values, rows), strict=True))]
         with _array_cursor() as cursor:
             cursor.execute(sql, params)
         return
     assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
     sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"
-    params = [
-        [p(getattr(row, c.attname)) for c, p in zip(columns, prepare, strict=True)] + [row.pk] for row in rows
-    ]
+    params = [[*values(row), row.pk] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -73,7 +71,7 @@ def placeholders(count: int) -> str:
 
 
 # Fields whose value goes to either database as it is when it has exactly this type (get_db_prep_save
-# returns it unchanged), as does None: most values of a batch, each of which cost a call into the field.
+# returns it unchanged): most values of a batch, each of which cost a call into the field.
 _STORED_AS_IS = {
     models.CharField: str,
     models.TextField: str,
@@ -84,21 +82,87 @@ _STORED_AS_IS = {
 }
 
 
-def _prepared(field):
+class _Never:
+    """The type no value has: a field whose every value goes through its preparation."""
+
+
+def _row_values(fields: list, db):
+    """instance → the values of `fields` as the database takes them (what field.get_db_prep_save gives). A
+    value of a type its field stores as it is (most of a row) is passed without a call, which was the cost."""
+    names = [f.attname for f in fields]
+    read = attrgetter(*names) if len(names) > 1 else lambda instance: (getattr(instance, names[0]),)
+    plain = [_STORED_AS_IS.get(type(f), _Never) for f in fields]
+    prepare = [_prepared(f, db) for f in fields]
+
+    def values(instance) -> list:
+        return [v if type(v) is t else p(v) for v, t, p in zip(read(instance), plain, prepare, strict=True)]
+
+    return values
+
+
+def _prepared(field, db):
     """field.get_db_prep_save, remembering the last value: a batch shares its timestamps, and preparing a
     datetime for SQLite (time zone, then text) was the costliest part of building the parameters."""
-    db = connections[DEFAULT_DB_ALIAS]  # the thread's own wrapper, not the proxy looked up on every use
     last = [object(), None]
-    plain = _STORED_AS_IS.get(type(field))
 
     def prepare(value):
-        if plain is not None and (type(value) is plain or value is None):
-            return value
         if value is not last[0]:
             last[:] = [value, field.get_db_prep_save(value, db)]
         return last[1]
 
     return prepare
+
+
+def read_rows(model: type[Model], sql: str, params: list) -> list[Model]:
+    """Instances of `model` from a statement that returns its concrete columns in order: what a RawQuerySet
+    does, without its per-row machinery (a tenth of a draining worker, bench/PROFILE.md). A datetime read as
+    text (SQLite) is converted once per distinct value: a batch's rows share most of their timestamps."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converting = [
+        (i, _remembered(c) if same else c) for i, c, same in _converters(model, connections[DEFAULT_DB_ALIAS])
+    ]
+    if converting:
+        rows = [list(row) for row in rows]
+        for i, convert in converting:
+            for row in rows:
+                row[i] = convert(row[i])
+    return [model.from_db(DEFAULT_DB_ALIAS, None, row) for row in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _converters(model: type[Model], db) -> list:
+    """(column index, conversion, whether its results are immutable) for each column whose value read from
+    `db` the backend or the field converts (SQLite returns datetimes as text): what a RawQuerySet works out on
+    every query."""
+    found = []
+    for i, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        steps = db.ops.get_db_converters(col) + field.get_db_converters(db)
+        if steps:
+            immutable = isinstance(field, models.DateField | models.TimeField)  # DateTimeField is a DateField
+            found.append((i, functools.partial(_convert, steps, col, db), immutable))
+    return found
+
+
+def _convert(steps, col, db, value):
+    for step in steps:
+        value = step(value, col, db)
+    return value
+
+
+def _remembered(convert):
+    """`convert`, once per distinct value. Only for immutable results: one JSON value must not become two
+    rows'."""
+    seen = {None: None}
+
+    def remembered(value):
+        if value not in seen:
+            seen[value] = convert(value)
+        return seen[value]
+
+    return remembered
 
 
 def insert_rows(model: type[Model], template: Model, varying: list[str], values: list[tuple]) -> list[Model]:
@@ -126,7 +190,7 @@ def insert_instances(model: type[Model], instances: list[Model]) -> None:
     the ids. A value shared by neighbouring rows (a batch's timestamps, its gateway) is prepared once."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    columns = [(f.attname, _prepared(f)) for f in fields]
+    values = _row_values(fields, connections[DEFAULT_DB_ALIAS])
     quote = connection.ops.quote_name
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
     returning = f" RETURNING {quote(meta.pk.column)}"
@@ -137,12 +201,12 @@ def insert_instances(model: type[Model], instances: list[Model]) -> None:
             # in Python and caches that only for statements of up to 50 parameters, so a VALUES list was
             # parsed again on every claim (15% of a PostgreSQL worker's time, bench/PROFILE.md).
             sql = f"{insert}SELECT * FROM {_unnest(fields)}{returning}"
-            params = [[prepare(getattr(instance, name)) for instance in chunk] for name, prepare in columns]
+            params = [list(column) for column in zip(*map(values, chunk), strict=True)]
             cursor = _array_cursor()
         else:
-            values = ", ".join([f"({placeholders(len(fields))})"] * len(chunk))
-            sql = f"{insert}VALUES {values}{returning}"
-            params = [prepare(getattr(instance, name)) for instance in chunk for name, prepare in columns]
+            rows = ", ".join([f"({placeholders(len(fields))})"] * len(chunk))
+            sql = f"{insert}VALUES {rows}{returning}"
+            params = [value for instance in chunk for value in values(instance)]
             cursor = connection.cursor()
         with cursor:
             cursor.execute(sql, params)
