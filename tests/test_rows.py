@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import bulk_enqueue
 from django.db import connection
+from django.db.models.signals import post_init
 from django.utils.translation import gettext_lazy
 
 from smsgate.outbox.models import Attempt, Message
@@ -114,3 +115,24 @@ def test_read_rows_builds_what_the_orm_reads(make_gateway):
     headers = [a.request_headers for a in read_rows(Attempt, sql, pks)]
     headers[0]["X-Text"] = "changed"
     assert headers[1]["X-Text"] == TEXTS[1]  # one JSON value per row, never shared
+
+
+def test_read_rows_honours_init_signals_when_someone_listens(make_gateway):
+    # Instances are built without Model.__init__ only while nobody listens to what it sends.
+    make_gateway()
+    ids = bulk_enqueue(2)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    table = connection.ops.quote_name(Message._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
+    sql = f"SELECT {columns} FROM {table} WHERE id IN (%s, %s) ORDER BY id"
+    post_init.connect(listener, sender=Message)
+    try:
+        messages = read_rows(Message, sql, ids)
+    finally:
+        post_init.disconnect(listener, sender=Message)
+    assert seen == [m.pk for m in messages] == sorted(ids)
+    assert all(not m._state.adding and m._state.db == "default" for m in messages)
