@@ -245,6 +245,28 @@ def test_no_answer_in_time_may_have_been_sent():
     assert caught.value.maybe_sent
 
 
+def test_a_request_past_its_timeout_is_given_up_alone_and_the_watch_stops_when_idle():
+    # One watch looks over every request in flight: the hung one ends at its own deadline, the others are
+    # answered, and nothing keeps watching once they are all done.
+    async def scenario():
+        async with Scripted(HANG) as hung, Scripted(ok(b"a"), ok(b"b")) as fast, GatewayClient() as client:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            slow = asyncio.ensure_future(client.send(post(hung.url()), 0.3))
+            answers = [await client.send(post(fast.url()), 5) for _ in range(2)]
+            with pytest.raises(Unanswered) as caught:
+                await slow
+            waited = loop.time() - started
+            await asyncio.sleep(2 * http.DEADLINE_CHECK_SECONDS)
+            return answers, caught.value, waited, client._checking
+
+    answers, error, waited, watching = run(scenario)
+    assert [a.body for a in answers] == ["a", "b"]
+    assert error.reason == "no answer within 0.3 s" and error.maybe_sent
+    assert 0.3 <= waited < 0.3 + 2 * http.DEADLINE_CHECK_SECONDS + 0.1
+    assert watching is None
+
+
 @pytest.mark.parametrize(
     "answer, why",
     [

@@ -15,6 +15,7 @@ from yarl import URL
 
 from smsgate.gateways.render import RenderedRequest
 
+DEADLINE_CHECK_SECONDS = 0.05  # how late past its timeout a request may be given up
 BODY_LIMIT = 1_000_000  # a gateway that streams forever must not fill our memory
 USER_AGENT = "smsgate"
 _OURS = {"content-length", "transfer-encoding", "connection"}  # framing: a gateway's headers can't set it
@@ -58,6 +59,10 @@ class GatewayClient:
         self._slots = asyncio.Semaphore(limit)
         self._idle: dict[tuple, list[_Connection]] = {}
         self._tls: ssl.SSLContext | None = None
+        # Answers awaited, by when they are due; one timer looks over them every DEADLINE_CHECK_SECONDS. An
+        # asyncio.timeout per request (a timer pushed, then cancelled) cost a tenth of a worker's CPU.
+        self._due: dict[_Connection, float] = {}
+        self._checking: asyncio.TimerHandle | None = None
 
     async def __aenter__(self) -> "GatewayClient":
         return self
@@ -70,6 +75,9 @@ class GatewayClient:
             for connection in connections:
                 connection.transport.close()
         self._idle.clear()
+        if self._checking is not None:
+            self._checking.cancel()
+            self._checking = None
         await asyncio.sleep(0)  # let the transports finish closing before the loop may end
 
     async def send(self, request: RenderedRequest, timeout: float) -> Answer:
@@ -77,25 +85,43 @@ class GatewayClient:
         target = _target(request.url)
         data = _request_bytes(request, target)
         async with self._slots:
-            connection = None
-            try:
-                async with asyncio.timeout(timeout):
-                    connection = self._reuse(target) or await self._connect(target)
-                    status, headers, raw, keep_alive = await connection.exchange(data)
-            except TimeoutError:
-                if connection is None:
+            loop = asyncio.get_running_loop()
+            due = loop.time() + timeout
+            connection = self._reuse(target)
+            if connection is None:
+                try:
+                    async with asyncio.timeout(timeout):
+                        connection = await self._connect(target)
+                except TimeoutError:
                     raise Unanswered(f"could not connect to the gateway within {timeout:g} s") from None
+            self._due[connection] = due
+            if self._checking is None:
+                self._checking = loop.call_later(DEADLINE_CHECK_SECONDS, self._check_deadlines)
+            try:
+                status, headers, raw, keep_alive = await connection.exchange(data)
+            except BaseException as e:
                 connection.transport.close()
-                raise Unanswered(f"no answer within {timeout:g} s", maybe_sent=True) from None
-            except BaseException:
-                if connection is not None:
-                    connection.transport.close()
+                if isinstance(e, TimeoutError):
+                    raise Unanswered(f"no answer within {timeout:g} s", maybe_sent=True) from None
                 raise
+            finally:
+                del self._due[connection]
             if keep_alive:
                 self._idle.setdefault(target.key, []).append(connection)
             else:
                 connection.transport.close()
         return Answer(status, headers, _text(raw, headers))
+
+    def _check_deadlines(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for connection, due in self._due.items():
+            if due <= now:
+                connection.time_out()
+        self._checking = None
+        if self._due:
+            self._checking = asyncio.get_running_loop().call_later(
+                DEADLINE_CHECK_SECONDS, self._check_deadlines
+            )
 
     def _reuse(self, target: _Target) -> "_Connection | None":
         idle = self._idle.get(target.key)
@@ -191,6 +217,10 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             body = b"".join(self.body)[:BODY_LIMIT]
             self.waiter.set_result((self.parser.get_status_code(), self.headers, body, keep_alive))
+
+    def time_out(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(TimeoutError())
 
     def _fail(self, reason: str) -> None:
         if self.waiter is not None and not self.waiter.done():
