@@ -14,6 +14,7 @@ Rule syntax (`success_response`, `failure_response`):
 `message_id_path` is a bare dotted path (messages.0.apiMessageId) or re: with exactly one group.
 """
 
+import functools
 import json
 import math
 import re
@@ -58,6 +59,7 @@ def _compile_regex(pattern: str, rule: str) -> re.Pattern[str]:
         raise RuleError(f'"{rule}" is not a valid regular expression: {exc}') from None
 
 
+@functools.lru_cache(maxsize=256)
 def _parse_path(text: str, rule: str) -> tuple[str, ...]:
     path = text.strip()
     if not path:
@@ -84,6 +86,7 @@ def _split_operator(spec: str) -> tuple[str, str, str]:
     return spec[:index], op, spec[index + 2 :]
 
 
+@functools.lru_cache(maxsize=256)  # the same few rules judge every answer
 def _parse_json_rule(rule: str) -> _JsonRule:
     path, op, value = _split_operator(rule.removeprefix("json:"))
     return _JsonRule(_parse_path(path, rule), op, _strip_quotes(value.strip()))
