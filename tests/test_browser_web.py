@@ -358,16 +358,21 @@ FAILURE = "gateway answered 500 (the gateway failed): Internal Server Error"
 def _seed_history(days: int) -> None:
     """A month of sent and failed SMS with their attempts, in time order like real ones."""
     region = SiteSettings.load().default_region
-    now = timezone.now()
+    # Each day's SMS fall between its midnight and the time of day it is now, so that today has some
+    # whenever the test runs (at 00:03, five hours before now is yesterday).
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    so_far = timezone.now() - midnight
     messages = []
     for day in range(days - 1, -1, -1):
-        for i in range(8 + (day * 7) % 13):
+        count = 8 + (day * 7) % 13
+        for i in range(count):
             text = TEXTS[(day + i) % len(TEXTS)].format(n=48213 + day * 31 + i)
             new = NewMessage(to=PHONES[(day + i) % len(PHONES)], text=text, gateway="burstsms")
             message = build_message(new, region)
             failed = i % 9 == 4
             message.status = Message.Status.ERROR if failed else Message.Status.SENT
-            message.created_at = message.sent_at = now - timedelta(days=day, minutes=5 + 20 * (20 - i))
+            sent_at = midnight - timedelta(days=day) + so_far * (i + 1) / (count + 1)
+            message.created_at = message.sent_at = sent_at
             message.attempts_count = 1
             message.last_error = FAILURE if failed else ""
             messages.append(message)
