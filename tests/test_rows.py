@@ -136,3 +136,22 @@ def test_read_rows_honours_init_signals_when_someone_listens(make_gateway):
         post_init.disconnect(listener, sender=Message)
     assert seen == [m.pk for m in messages] == sorted(ids)
     assert all(not m._state.adding and m._state.db == "default" for m in messages)
+
+
+def test_update_rows_only_if_leaves_rows_that_changed_hands(make_gateway):
+    make_gateway()
+    mine, theirs = (Message.objects.get(pk=pk) for pk in bulk_enqueue(2))
+    Message.objects.filter(pk=mine.pk).update(status="sending", claimed_by="a")
+    Message.objects.filter(pk=theirs.pk).update(status="sending", claimed_by="b")
+    for message in (mine, theirs):
+        message.status, message.claimed_by, message.last_error = Message.Status.SENT, "", "done"
+
+    update_rows(
+        Message,
+        [mine, theirs],
+        ["status", "claimed_by", "last_error"],
+        only_if={"status": Message.Status.SENDING, "claimed_by": "a"},
+    )
+
+    stored = {m.pk: (m.status, m.claimed_by, m.last_error) for m in Message.objects.all()}
+    assert stored == {mine.pk: ("sent", "", "done"), theirs.pk: ("sending", "b", "")}

@@ -13,10 +13,13 @@ from django.db import connection
 from django.utils import timezone
 
 from smsgate.gateways.models import Gateway, SiteSettings
+from smsgate.gateways.verdict import Verdict
 from smsgate.outbox import worker as worker_module
 from smsgate.outbox.claim import claim_due
+from smsgate.outbox.deliver import Result
 from smsgate.outbox.enqueue import NewMessage, enqueue
 from smsgate.outbox.models import Attempt, Message
+from smsgate.outbox.record import record_results
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,6 +164,26 @@ def test_a_dead_workers_lease_is_retaken(make_gateway, fake_gateway):
     first, second = message.attempts.all()
     assert first.outcome == "unknown" and "lease expired" in first.reason
     assert second.outcome == "sent"
+
+
+def test_an_answer_recorded_after_the_lease_was_retaken_leaves_the_new_owners_message(make_gateway):
+    # Worker a's lease ran out and worker b took the message again; a's late answer is kept as an attempt,
+    # but the message stays b's until b records its own.
+    make_gateway()
+    enqueue(NewMessage(to="+14155552671", text="slow answer"))
+    (late,) = claim_due("worker-a", 10)
+    Message.objects.filter(pk=late.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    (again,) = claim_due("worker-b", 10)
+
+    record_results("worker-a", [Result(late, Verdict("sent", "", "id-a"), status=200, body="ok")])
+    message = Message.objects.get()
+    assert (message.status, message.claimed_by, message.provider_message_id) == ("sending", "worker-b", "")
+    assert [a.outcome for a in message.attempts.order_by("pk")] == ["sent", "pending"]
+
+    record_results("worker-b", [Result(again, Verdict("sent", "", "id-b"), status=200, body="ok")])
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by, message.provider_message_id) == ("sent", "", "id-b")
+    assert message.attempts_count == 1  # counted by b: a's late answer never touched the row
 
 
 def test_a_live_lease_is_not_taken_by_another_worker(make_gateway):

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from smsgate.gateways.models import Gateway
@@ -10,7 +10,7 @@ from smsgate.gateways.routing import serving
 from smsgate.outbox.deliver import Result
 from smsgate.outbox.models import Attempt, Message
 from smsgate.outbox.retry import retry_delay
-from smsgate.outbox.rows import placeholders, update_rows
+from smsgate.outbox.rows import update_rows
 from smsgate.outbox.throttle import failover_target, note_outcomes, states_for
 
 ATTEMPT_FIELDS = [
@@ -51,35 +51,24 @@ def record_results(worker: str, results: list[Result]) -> None:
     if not results:
         return
     now = timezone.now()
+    held = {"status": Message.Status.SENDING, "claimed_by": worker}  # rows written only while still ours
     with transaction.atomic():
-        ours = _still_ours(worker, [r.message.pk for r in results])
-        results = _requeue_deferred(results, ours)
+        results = _requeue_deferred(results, held)
         update_rows(Attempt, [_fill_attempt(r) for r in results], ATTEMPT_FIELDS)
         note_outcomes(results, now)
         routes = Routes(now) if any(r.message.gateway.failover for r in results) else None
-        messages = [_advance(r, now, routes) for r in results if r.message.pk in ours]
+        messages = [_advance(r, now, routes) for r in results]
         finished = [m for m in messages if m.status in FINISHED]
-        update_rows(Message, finished, FINISHED_FIELDS)
-        update_rows(Message, [m for m in messages if m.status not in FINISHED], MESSAGE_FIELDS)
+        update_rows(Message, finished, FINISHED_FIELDS, only_if=held)
+        update_rows(Message, [m for m in messages if m.status not in FINISHED], MESSAGE_FIELDS, only_if=held)
 
 
-def _still_ours(worker: str, ids: list[int]) -> set[int]:
-    """The messages this worker still holds (another may have retaken one whose lease ran out).
-
-    Plain SQL: the ORM spent longer building this IN list of a whole batch than the database ran it."""
-    table = connection.ops.quote_name(Message._meta.db_table)
-    sql = f"SELECT id FROM {table} WHERE status = %s AND claimed_by = %s AND id IN ({placeholders(len(ids))})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Message.Status.SENDING, worker, *ids])
-        return {pk for (pk,) in cursor.fetchall()}
-
-
-def _requeue_deferred(results: list[Result], ours: set[int]) -> list[Result]:
+def _requeue_deferred(results: list[Result], held: dict) -> list[Result]:
     """Messages that were never sent (they missed their rate-limit slot) go back as they were; the rest."""
     deferred = [r.message for r in results if r.verdict.outcome == "deferred"]
     if deferred:
         Attempt.objects.filter(pk__in=[m.attempt.pk for m in deferred]).delete()
-        Message.objects.filter(pk__in=[m.pk for m in deferred if m.pk in ours]).update(
+        Message.objects.filter(pk__in=[m.pk for m in deferred], **held).update(
             status=Message.Status.QUEUED, claimed_by="", lease_until=None
         )
     return [r for r in results if r.verdict.outcome != "deferred"]

@@ -17,9 +17,12 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
 
-def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
+def update_rows(
+    model: type[Model], rows: list[Model], fields: list[str], only_if: dict | None = None
+) -> None:
     """What QuerySet.bulk_update does: on SQLite one UPDATE … WHERE id = %s run with executemany, on
-    PostgreSQL one UPDATE … FROM UNNEST(arrays).
+    PostgreSQL one UPDATE … FROM UNNEST(arrays). `only_if` {field: value}: rows that no longer hold those
+    values are left as they are (checked by the statement itself, so no one can change them in between).
 
     bulk_update builds one CASE WHEN per field with a branch per row: for a batch of results that statement
     took 62% of a draining worker's time; these statements stay the same size whatever the batch.
@@ -30,21 +33,25 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    values = _row_values(columns, connections[DEFAULT_DB_ALIAS])
+    db = connections[DEFAULT_DB_ALIAS]
+    values = _row_values(columns, db)
+    guards = [(meta.get_field(name), value) for name, value in (only_if or {}).items()]
+    guard_sql = "".join(f" AND {table}.{quote(f.column)} = %s" for f, _ in guards)
+    guard_params = [f.get_db_prep_save(value, db) for f, value in guards]
     if connection.vendor == "postgresql":
         # One statement with an array per column: psycopg runs executemany as one statement per row, each
         # with its own Python bookkeeping (a sixth of a PostgreSQL worker's time, bench/PROFILE.md).
         assignments = ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
         names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
         sql = f"UPDATE {table} SET {assignments} FROM {_unnest([meta.pk, *columns])} AS v({names}) "
-        sql += f"WHERE {table}.{pk} = v.id"
-        params = [[row.pk for row in rows], *map(list, zip(*map(values, rows), strict=True))]
+        sql += f"WHERE {table}.{pk} = v.id{guard_sql}"
+        params = [[row.pk for row in rows], *map(list, zip(*map(values, rows), strict=True)), *guard_params]
         with _array_cursor() as cursor:
             cursor.execute(sql, params)
         return
     assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"
-    params = [[*values(row), row.pk] for row in rows]
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s{guard_sql}"
+    params = [[*values(row), row.pk, *guard_params] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
