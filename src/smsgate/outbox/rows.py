@@ -131,9 +131,12 @@ def read_rows(model: type[Model], sql: str, params: list) -> list[Model]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    converting = [
-        (i, _remembered(c) if same else c) for i, c, same in _converters(model, connections[DEFAULT_DB_ALIAS])
-    ]
+    db = connections[DEFAULT_DB_ALIAS]
+    converting = []
+    for i, field, col, immutable in _converted_columns(model, db.vendor):
+        steps = db.ops.get_db_converters(col) + field.get_db_converters(db)
+        convert = functools.partial(_convert, steps, col, db)
+        converting.append((i, _remembered(convert) if immutable else convert))
     if converting:
         rows = [list(row) for row in rows]
         for i, convert in converting:
@@ -171,18 +174,20 @@ def _plain_fields(model: type[Model]) -> bool:
     return all(type(model.__dict__.get(f.attname)) in plain for f in model._meta.concrete_fields)
 
 
-@functools.lru_cache(maxsize=64)
-def _converters(model: type[Model], db) -> list:
-    """(column index, conversion, whether its results are immutable) for each column whose value read from
-    `db` the backend or the field converts (SQLite returns datetimes as text): what a RawQuerySet works out on
-    every query."""
+@functools.cache
+def _converted_columns(model: type[Model], vendor: str) -> list:
+    """(column index, field, its column expression, whether its results are immutable) for each column whose
+    value the backend or the field converts when read (SQLite returns datetimes as text): worked out once, as
+    a RawQuerySet does on every query. Nothing kept here holds a connection, which must close with its
+    thread (a cached one kept PostgreSQL test databases from being dropped)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    assert db.vendor == vendor
     found = []
     for i, field in enumerate(model._meta.concrete_fields):
         col = field.get_col(model._meta.db_table)
-        steps = db.ops.get_db_converters(col) + field.get_db_converters(db)
-        if steps:
+        if db.ops.get_db_converters(col) + field.get_db_converters(db):
             immutable = isinstance(field, models.DateField | models.TimeField)  # DateTimeField is a DateField
-            found.append((i, functools.partial(_convert, steps, col, db), immutable))
+            found.append((i, field, col, immutable))
     return found
 
 
