@@ -75,17 +75,22 @@ def latency(results: list[dict]) -> list[str]:
 
 
 def scale(results: list[dict]) -> list[str]:
+    # The fastest of the timed claims is the claim's own work; the median adds whatever else the machine
+    # (a shared VM, the disk still writing back the fill) did meanwhile.
     lines = [
-        "| database | history | claim of 100, median ms | ÷ at 10k (≤ 1.5) | fill s |",
-        "|---|---|---|---|---|",
+        "| database | history | claim of 100, median ms | fastest ms | ÷ at 10k, median / fastest (≤ 1.5) "
+        "| fill s |",
+        "|---|---|---|---|---|---|",
     ]
-    base: dict[str, float] = {}
+    base: dict[str, tuple[float, float]] = {}
     for r in results:
         if r["what"] == "claim":
-            base.setdefault(r["who"], r["claim_ms_median"])
-            ratio = _ratio(r["claim_ms_median"], base[r["who"]])
+            fastest = r.get("claim_ms_fastest", min(r["claim_ms_all"]))
+            first_median, first_fastest = base.setdefault(r["who"], (r["claim_ms_median"], fastest))
+            ratios = f"{_ratio(r['claim_ms_median'], first_median)} / {_ratio(fastest, first_fastest)}"
             lines.append(
-                f"| {r['who']} | {r['history']:,} | {r['claim_ms_median']} | {ratio} | {r['fill_seconds']} |"
+                f"| {r['who']} | {r['history']:,} | {r['claim_ms_median']} | {fastest} | {ratios} "
+                f"| {r['fill_seconds']} |"
             )
     lines += [
         "",
