@@ -1,8 +1,9 @@
-"""Writing many rows of one model in one statement, without the ORM's per-field, per-row SQL building.
+"""Writing and reading many rows of one model in one statement, without the ORM's per-field, per-row work.
 
 A worker writes a batch of attempts and messages every few milliseconds; Django's bulk_create and
-bulk_update spent more time composing those statements than the database spent running them
-(bench/PROFILE.md). Same rows, same values, same transaction.
+bulk_update spent more time composing those statements than the database spent running them, and a
+RawQuerySet more time building the claimed rows into models than the claim took (bench/PROFILE.md). Same
+rows, same values, same transaction.
 """
 
 import functools
