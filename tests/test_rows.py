@@ -11,7 +11,7 @@ from django.db.models.signals import post_init
 from django.utils.translation import gettext_lazy
 
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import _row_values, insert_rows, read_rows, update_rows
+from smsgate.outbox.rows import _row_values, all_columns, insert_rows, read_rows, update_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,7 @@ def test_read_rows_builds_what_the_orm_reads(make_gateway):
 
     for model, pks in ((Message, ids), (Attempt, [a.pk for a in attempts])):
         table = connection.ops.quote_name(model._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+        columns = all_columns(model)
         sql = f"SELECT {columns} FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))}) ORDER BY id"
         ours = read_rows(model, sql, pks)
         theirs = list(model.objects.filter(pk__in=pks).order_by("pk"))
@@ -127,7 +127,7 @@ def test_read_rows_honours_init_signals_when_someone_listens(make_gateway):
         seen.append(instance.pk)
 
     table = connection.ops.quote_name(Message._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in Message._meta.concrete_fields)
+    columns = all_columns(Message)
     sql = f"SELECT {columns} FROM {table} WHERE id IN (%s, %s) ORDER BY id"
     post_init.connect(listener, sender=Message)
     try:

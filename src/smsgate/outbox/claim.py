@@ -12,7 +12,7 @@ from smsgate.balance.schedule import may_pause, paused_gateway_ids
 from smsgate.gateways import snapshot
 from smsgate.gateways.models import Gateway, GatewayState
 from smsgate.outbox.models import Attempt, Message
-from smsgate.outbox.rows import insert_rows, placeholders, read_rows
+from smsgate.outbox.rows import all_columns, insert_rows, placeholders, read_rows
 from smsgate.outbox.throttle import assign_slots, is_blocked, quotas, reroute_from_unhealthy, states_for
 
 
@@ -121,7 +121,7 @@ def _switch_to_sending(ids: list[int], worker: str, lease_until) -> list[Message
     sql = (
         f"UPDATE {quote(meta.db_table)} SET status = %s, claimed_by = %s, lease_until = %s "
         f"WHERE {quote(meta.pk.column)} IN ({placeholders(len(ids))}) "
-        f"RETURNING {', '.join(quote(f.column) for f in meta.concrete_fields)}"
+        f"RETURNING {all_columns(Message)}"
     )
     lease = connection.ops.adapt_datetimefield_value(lease_until)
     return read_rows(Message, sql, [Message.Status.SENDING, worker, lease, *ids])

@@ -125,8 +125,13 @@ def _prepared(field, db):
     return prepare
 
 
+def all_columns(model: type[Model]) -> str:
+    """The model's concrete columns, quoted, in the order read_rows expects them."""
+    return ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+
+
 def read_rows(model: type[Model], sql: str, params: list) -> list[Model]:
-    """Instances of `model` from a statement that returns its concrete columns in order: what a RawQuerySet
+    """Instances of `model` from a statement that returns all_columns(model): what a RawQuerySet
     does, without its per-row machinery (a tenth of a draining worker, bench/PROFILE.md). A datetime read as
     text (SQLite) is converted once per distinct value: a batch's rows share most of their timestamps."""
     with connection.cursor() as cursor:

@@ -15,7 +15,7 @@ from django.db.models import Count
 from smsgate.gateways.models import Gateway, GatewayState
 from smsgate.gateways.routing import serving
 from smsgate.outbox.models import Message
-from smsgate.outbox.rows import placeholders, read_rows
+from smsgate.outbox.rows import all_columns, placeholders, read_rows
 
 # Requests are paced a little under the limit, so that network jitter cannot squeeze one second's worth
 # plus one into a one-second window at the gateway.
@@ -41,12 +41,9 @@ def _read_states(gateway_ids: list[int], lock: bool) -> dict[int, GatewayState]:
     """Plain SQL: read twice per claim and record, the ORM's query took longer to build than to run."""
     if not gateway_ids:
         return {}
-    meta = GatewayState._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    sql = (
-        f"SELECT {columns} FROM {quote(meta.db_table)} WHERE gateway_id IN ({placeholders(len(gateway_ids))})"
-    )
+    table = connection.ops.quote_name(GatewayState._meta.db_table)
+    ids = placeholders(len(gateway_ids))
+    sql = f"SELECT {all_columns(GatewayState)} FROM {table} WHERE gateway_id IN ({ids})"
     if lock and connection.features.has_select_for_update:  # SQLite: the transaction holds the database
         sql += " FOR UPDATE"
     return {s.gateway_id: s for s in read_rows(GatewayState, sql, gateway_ids)}
