@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smsgate.lib import segments
 from smsgate.lib.segments import encoding_and_segments
 
 EXTENSION_CHARS = "€{}[]~\\|^\f"
@@ -130,3 +131,11 @@ def test_ucs2_segments_fit_the_utf16_units_wasting_at_most_one_per_part(text):
         assert units <= 70
     else:
         assert 66 * (segments - 1) < units <= 67 * segments
+
+
+@given(st.text(max_size=200))
+def test_only_characters_gsm0338_encodes_are_remembered(text):
+    # The table of septets per character must stay within the alphabet, whatever text arrives.
+    encoding_and_segments(text)
+    assert all(_encodable(c) for c in segments._SEPTETS)
+    assert len(segments._SEPTETS) <= 138
