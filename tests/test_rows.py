@@ -1,6 +1,7 @@
 """outbox/rows.py writes batches by hand (UNNEST arrays on PostgreSQL, VALUES and executemany on SQLite):
 what it writes must read back through the ORM exactly as Django would have written it."""
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -66,6 +67,10 @@ def test_insert_rows_returns_ids_matching_the_rows_and_stores_json(make_gateway)
         assert (row.request_headers, row.http_status) == (attempt.request_headers, attempt.http_status)
 
 
+_NOON, _SECOND = datetime(2026, 11, 27, 12, tzinfo=UTC), timedelta(seconds=1)
+_SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")
+
+
 @pytest.mark.parametrize(
     "field, values",
     [
@@ -73,8 +78,14 @@ def test_insert_rows_returns_ids_matching_the_rows_and_stores_json(make_gateway)
         (Message._meta.get_field("text"), ["ünïcödé \U0001f642", None, 3.5]),
         (Message._meta.get_field("attempts_count"), [0, 7, None, True, "12", 2.0]),
         (Message._meta.get_field("gateway"), [1, None, "5"]),
-        (Attempt._meta.get_field("request_headers"), [{"a": "b"}, None, "text", 1]),
+        (Attempt._meta.get_field("request_headers"), [{"a": "b"}, {"a": "b"}, {"a": "c"}, None, "text", 1]),
         (Message._meta.get_field("sent_at"), [datetime(2026, 11, 27, tzinfo=UTC), None]),
+        # Equal values of one type are prepared once (a batch's expiry times): the same instant in another
+        # zone, then a later one.
+        (
+            Message._meta.get_field("expires_at"),
+            [_NOON, _NOON + 0 * _SECOND, _NOON.astimezone(_SYDNEY), _NOON + _SECOND],
+        ),
     ],
 )
 def test_prepared_values_are_what_django_would_send(field, values):

@@ -1,9 +1,11 @@
 """Queueing from the API: one message (optionally under an Idempotency-Key), or a bulk of them."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pydantic
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from smsgate.api.errors import ApiError, pydantic_errors
 from smsgate.api.models import IdempotentRequest, Token
@@ -88,7 +90,8 @@ def build_bulk(items: list) -> list[BulkItem]:
     """Each item validated and built, nothing written: its unsaved message, or the errors naming fields."""
     region = snapshot.site().default_region
     router = Router()
-    return [_build(index, item, region, router) for index, item in enumerate(items)]
+    now = timezone.now()  # one instant for the whole batch
+    return [_build(index, item, region, router, now) for index, item in enumerate(items)]
 
 
 def insert(messages: list[Message], token: Token) -> None:
@@ -98,10 +101,10 @@ def insert(messages: list[Message], token: Token) -> None:
     insert_instances(Message, messages)
 
 
-def _build(index: int, item: dict, region: str, router: Router) -> BulkItem:
+def _build(index: int, item: dict, region: str, router: Router, now: datetime) -> BulkItem:
     try:
         body = MessageIn.model_validate(item)
-        return BulkItem(index, message=build_message(new_message(body), region, router))
+        return BulkItem(index, message=build_message(new_message(body), region, router, now))
     except pydantic.ValidationError as e:
         return BulkItem(index, errors=pydantic_errors(e.errors()))
     except InvalidMessage as e:

@@ -1,7 +1,7 @@
 """Putting an SMS in the queue: validate everything first, so what is queued can be sent."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -58,10 +58,13 @@ class Router:
         return route[0]
 
 
-def build_message(new: NewMessage, default_region: str, router: Router | None = None) -> Message:
+def build_message(
+    new: NewMessage, default_region: str, router: Router | None = None, now: datetime | None = None
+) -> Message:
     """A validated, unsaved Message. Raises InvalidMessage naming the bad field.
 
-    Pass one `router` for many messages (a bulk send) so the gateways are read once.
+    Pass one `router` and one `now` for many messages (a bulk send) so the gateways are read once and the
+    batch shares its timestamps (prepared once for the database, outbox/rows.py).
     """
     if not new.text:
         raise InvalidMessage("text", "is empty")
@@ -81,7 +84,7 @@ def build_message(new: NewMessage, default_region: str, router: Router | None = 
     if gateway.max_segments and segments > gateway.max_segments:
         limit = f"gateway {gateway.name} allows {gateway.max_segments}"
         raise InvalidMessage("text", f"takes {segments} SMS segments ({encoding}); {limit}")
-    now = timezone.now()
+    now = now or timezone.now()
     lifetime = new.expires_in if new.expires_in is not None else gateway.days_to_expire * 86400
     return Message(
         gateway=gateway,

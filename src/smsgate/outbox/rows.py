@@ -114,13 +114,16 @@ def _row_values(fields: list, db):
 
 def _prepared(field, db):
     """field.get_db_prep_save, remembering the last value: a batch shares its timestamps, and preparing a
-    datetime for SQLite (time zone, then text) was the costliest part of building the parameters."""
-    last = [object(), None]
+    datetime for SQLite (time zone, then text) was the costliest part of building the parameters. Equal
+    values of one type count as the same (each message's expiry is its own datetime, of the same time)."""
+    last = [(_Never, None)]
 
     def prepare(value):
-        if value is not last[0]:
-            last[:] = [value, field.get_db_prep_save(value, db)]
-        return last[1]
+        seen, prepared = last[0]
+        if value is not seen and (type(value) is not type(seen) or value != seen):
+            prepared = field.get_db_prep_save(value, db)
+            last[0] = (value, prepared)
+        return prepared
 
     return prepare
 
