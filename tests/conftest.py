@@ -131,11 +131,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_connection_left(django_db_setup, django_db_blocker):
-    """PostgreSQL will not drop a test database while another connection uses it, and Django then only warns
-    ("… is being accessed by other users"), seen now and then in CI without a cause. At the end of the
-    session: wait up to 5 s for other connections to close, then name the ones that did not."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, and: PostgreSQL will not drop a test database while another connection uses it, and
+    Django then only warns ("… is being accessed by other users"), seen now and then in CI without a cause.
+    Before the database is dropped: wait up to 5 s for other connections to close, then name those left."""
     yield
     if connection.vendor != "postgresql":
         return
